@@ -1,0 +1,106 @@
+"""Run every registered collector: global ones once, regional ones in every enabled region.
+
+The work is fanned out over a bounded thread pool; each (collector, region) task fails on its
+own, and its failure becomes a coverage gap naming the API and the region.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from awsrespond.aws.clients import ClientFactory
+from awsrespond.aws.errors import ErrorKind, classify_error, describe_error
+from awsrespond.case.workspace import EvidenceStore
+from awsrespond.coverage import CoverageGap, GapKind
+from awsrespond.inventory.base import GLOBAL, CollectContext, Collector, Inventory, registry
+from awsrespond.inventory.not_collected import not_collected_gaps
+
+Progress = Callable[[str, str], None]  # (collector name, region) when a task ends
+
+_GAP_FOR_ERROR = {
+    ErrorKind.ACCESS_DENIED: GapKind.ACCESS_DENIED,
+    ErrorKind.THROTTLED: GapKind.THROTTLED,
+    ErrorKind.UNREACHABLE: GapKind.UNREACHABLE,
+    ErrorKind.UNAVAILABLE: GapKind.UNAVAILABLE,
+    ErrorKind.ERROR: GapKind.ERROR,
+}
+
+
+@dataclass
+class SweepResult:
+    inventory: Inventory
+    gaps: list[CoverageGap]
+    regions: list[str]
+    not_enabled: list[str] = field(default_factory=list)
+
+
+def sweep(
+    factory: ClientFactory,
+    *,
+    account_id: str,
+    partition: str,
+    regions: list[str],
+    evidence: EvidenceStore,
+    collectors: Iterable[type[Collector]] | None = None,
+    max_workers: int = 16,
+    progress: Progress | None = None,
+) -> SweepResult:
+    chosen = list(collectors) if collectors is not None else list(registry.values())
+    inventory = Inventory()
+    gaps: list[CoverageGap] = []
+    lock = threading.Lock()
+    not_enabled: set[str] = set()
+
+    tasks: list[tuple[type[Collector], str]] = []
+    for cls in chosen:
+        if cls.scope == "global":
+            tasks.append((cls, GLOBAL))
+        else:
+            tasks.extend((cls, region) for region in regions)
+
+    def run(cls: type[Collector], region: str) -> None:
+        ctx = CollectContext(
+            factory=factory,
+            region=region,
+            account_id=account_id,
+            partition=partition,
+            evidence=evidence,
+            inventory=inventory,
+            gaps=gaps,
+            gaps_lock=lock,
+        )
+        try:
+            cls().collect(ctx)
+        except (ClientError, BotoCoreError) as exc:
+            kind = classify_error(exc)
+            operation = getattr(exc, "operation_name", None) or cls.name
+            if kind is ErrorKind.NOT_ENABLED and region != GLOBAL:
+                with lock:
+                    not_enabled.add(region)
+                return
+            ctx.gap(_GAP_FOR_ERROR.get(kind, GapKind.ERROR), f"{cls.name} ({operation})", describe_error(exc))
+
+    with ThreadPoolExecutor(max_workers=max(1, max_workers), thread_name_prefix="sweep") as pool:
+        futures = {pool.submit(run, cls, region): (cls.name, region) for cls, region in tasks}
+        for future in as_completed(futures):
+            future.result()  # anything but an AWS error is a bug: let it surface
+            if progress is not None:
+                progress(*futures[future])
+
+    for region in sorted(not_enabled):
+        gaps.append(
+            CoverageGap(
+                kind=GapKind.NOT_ENABLED,
+                scope="region",
+                region=region,
+                message="region answered as not enabled for this account (opt-in region not enabled)",
+            )
+        )
+    gaps.extend(not_collected_gaps())
+    enabled = [r for r in regions if r not in not_enabled]
+    return SweepResult(inventory=inventory, gaps=gaps, regions=enabled, not_enabled=sorted(not_enabled))
