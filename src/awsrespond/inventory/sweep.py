@@ -6,6 +6,7 @@ own, and its failure becomes a coverage gap naming the API and the region.
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -19,6 +20,8 @@ from awsrespond.case.workspace import EvidenceStore
 from awsrespond.coverage import CoverageGap, GapKind
 from awsrespond.inventory.base import GLOBAL, CollectContext, Collector, Inventory, registry
 from awsrespond.inventory.not_collected import not_collected_gaps
+
+log = logging.getLogger(__name__)
 
 Progress = Callable[[str, str], None]  # (collector name, region) when a task ends
 
@@ -84,6 +87,11 @@ def sweep(
                     not_enabled.add(region)
                 return
             ctx.gap(_GAP_FOR_ERROR.get(kind, GapKind.ERROR), f"{cls.name} ({operation})", describe_error(exc))
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            # An answer in a shape we did not expect (an API change, an emulator gap): report it
+            # with its place and carry on with the other collectors.
+            log.warning("collector %s in %s failed on an unexpected response", cls.name, region, exc_info=True)
+            ctx.gap(GapKind.ERROR, cls.name, f"unexpected response shape: {type(exc).__name__}: {exc}")
 
     with ThreadPoolExecutor(max_workers=max(1, max_workers), thread_name_prefix="sweep") as pool:
         futures = {pool.submit(run, cls, region): (cls.name, region) for cls, region in tasks}

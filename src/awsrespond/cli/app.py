@@ -1,0 +1,53 @@
+"""The ``awsrespond`` command."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+import typer
+
+from awsrespond.cli import emulator_cmd, triage_cmd
+from awsrespond.cli.ui import Ui
+from awsrespond.errors import AwsRespondError
+
+EXIT_OK = 0
+EXIT_SUSPICIOUS = 1
+EXIT_ERROR = 2
+EXIT_PARTIAL = 3
+
+app = typer.Typer(
+    name="awsrespond",
+    help="Incident response for a compromised AWS account. Read-only unless you apply a plan.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+app.command("triage")(triage_cmd.triage)
+app.command("baseline")(triage_cmd.baseline)
+app.command("emulator")(emulator_cmd.emulator)
+app.command("demo")(emulator_cmd.demo)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: runs a command and turns the outcome into the documented exit code."""
+    try:
+        result = app(args=argv, standalone_mode=False)
+    except click.exceptions.Abort:
+        Ui().error("interrupted")
+        return _exit(EXIT_ERROR, argv)
+    except click.ClickException as exc:
+        exc.show()
+        return _exit(EXIT_ERROR, argv)
+    except AwsRespondError as exc:
+        Ui().error(str(exc))
+        return _exit(EXIT_ERROR, argv)
+    code = result if isinstance(result, int) else EXIT_OK
+    return _exit(code, argv)
+
+
+def _exit(code: int, argv: list[str] | None) -> int:
+    if argv is None:  # console script
+        sys.exit(code)
+    return code

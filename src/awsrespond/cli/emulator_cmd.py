@@ -1,0 +1,92 @@
+"""``awsrespond emulator`` and ``awsrespond demo``: the embedded AWS with a seeded compromise.
+
+Both only ever talk to their own loopback moto server with fixed fake credentials; profiles and
+endpoint settings from the environment are ignored (DESIGN.md 3.17).
+"""
+
+from __future__ import annotations
+
+import shlex
+import threading
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from awsrespond.aws.identity import whoami
+from awsrespond.cli import options as opt
+from awsrespond.cli.render import triage_summary
+from awsrespond.cli.triage_cmd import execute_triage
+from awsrespond.cli.ui import Ui, safe
+from awsrespond.emulator import EmulatorServer, Scenario, generate_scenario, list_scenarios, load_scenario, seed
+from awsrespond.errors import UsageError
+from awsrespond.timeutil import iso
+from awsrespond.triage import TriageOptions
+
+DEFAULT_SCENARIO = "ci-key-cryptomining"
+
+ScenarioName = Annotated[
+    str, typer.Option("--scenario", help="A shipped scenario name, or random:N for a generated one.")
+]
+Port = Annotated[int, typer.Option("--port", min=0, max=65535, help="Loopback port (0 picks a free one).")]
+
+
+def pick_scenario(name: str) -> Scenario:
+    if name.startswith("random:"):
+        try:
+            return generate_scenario(int(name.split(":", 1)[1]))
+        except ValueError as exc:
+            raise UsageError(f"--scenario random:N needs an integer seed, not {name!r}") from exc
+    if name not in list_scenarios():
+        raise UsageError(f"unknown scenario {name!r}; shipped: {', '.join(list_scenarios())}, or random:N")
+    return load_scenario(name)
+
+
+def emulator(scenario: ScenarioName = DEFAULT_SCENARIO, port: Port = 4566) -> int:
+    """Run an emulated AWS account on loopback with a seeded compromise, until Ctrl-C."""
+    ui = Ui()
+    chosen = pick_scenario(scenario)
+    with EmulatorServer(port=port) as server:
+        seeded = seed(server, chosen)
+        out = ui.out
+        out.print(safe(f"Emulator: {server.endpoint_url} (account {server.account_id}), "
+                       f"scenario {seeded.scenario}"))
+        out.print(safe(f"Incident start T = {iso(seeded.incident_start)}"))
+        out.print("Use it from another shell:")
+        for key, value in server.env().items():
+            out.print(safe(f"  export {key}={shlex.quote(value)}"))
+        out.print("  unset AWS_PROFILE AWS_SESSION_TOKEN")
+        out.print(safe(f"  awsrespond triage --since {iso(seeded.incident_start)}"))
+        out.print("Press Ctrl-C to stop.")
+        try:
+            threading.Event().wait()
+        except KeyboardInterrupt:
+            ui.info("stopping the emulator")
+    return 0
+
+
+def demo(
+    scenario: ScenarioName = DEFAULT_SCENARIO,
+    case: opt.CaseDir = None,
+    quiet: opt.Quiet = False,
+) -> int:
+    """The whole response on the embedded emulator with a seeded compromise (never a real account)."""
+    ui = Ui(quiet=quiet)
+    chosen = pick_scenario(scenario)
+    with EmulatorServer(port=0) as server:
+        ui.info(safe(f"Starting the embedded AWS emulator at {server.endpoint_url} and seeding "
+                     f"scenario {chosen.name}"))
+        seeded = seed(server, chosen)
+        factory = server.factory()
+        identity = whoami(factory)
+        ui.target(identity, server.endpoint_url)
+        ui.info(safe(f"Step 1 - triage: what is in the account, since the incident start "
+                     f"{iso(seeded.incident_start)}"))
+        result, opened = execute_triage(
+            ui, factory, identity, case or Path("cases") / f"demo-{identity.account_id}-"
+            f"{seeded.incident_start.strftime('%Y%m%dT%H%M%SZ')}",
+            TriageOptions(since=seeded.incident_start),
+        )
+        triage_summary(ui, result, str(opened.root))
+    ui.out.print(safe(f"Demo finished. The case is in {opened.root}"))
+    return 0

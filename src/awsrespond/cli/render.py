@@ -1,0 +1,72 @@
+"""Rendering results for people: findings grouped by severity, coverage, where the case is."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from rich.table import Table
+from rich.text import Text
+
+from awsrespond.cli.ui import SEVERITY_STYLE, Ui, safe
+from awsrespond.coverage import GapKind
+from awsrespond.findings import Severity
+from awsrespond.textsafe import one_line
+from awsrespond.timeutil import iso
+from awsrespond.triage import TriageResult
+
+
+def triage_summary(ui: Ui, result: TriageResult, case_path: str) -> None:
+    out = ui.out
+    counts = Counter(f.severity for f in result.findings)
+    head = Text("Triage of account ", style="bold")
+    head.append(safe(result.identity.account_id))
+    head.append(f"  since {iso(result.since) or '(not given)'}  ")
+    for severity in reversed(list(Severity)):
+        if counts.get(severity):
+            head.append(f"{severity.value} {counts[severity]}  ", style=SEVERITY_STYLE[severity.value])
+    out.print(head)
+    if not result.findings:
+        out.print("No findings.")
+    for severity in reversed(list(Severity)):
+        group = [f for f in result.findings if f.severity is severity]
+        if not group:
+            continue
+        table = Table(title=Text(f"{severity.value.upper()} ({len(group)})", style=SEVERITY_STYLE[severity.value]),
+                      title_justify="left", show_lines=False, expand=False)
+        table.add_column("what")
+        table.add_column("resource", overflow="fold")
+        table.add_column("region")
+        table.add_column("why", overflow="fold")
+        for finding in group:
+            reasons = "; ".join(str(r) for r in finding.details.get("reasons", []))
+            table.add_row(
+                safe(finding.title),
+                safe(f"{finding.resource.type.split('::')[-1]} {one_line(finding.resource.id, 80)}"),
+                safe(finding.resource.region),
+                safe(one_line(f"[{finding.classification.value}] {reasons}", 200)),
+            )
+        out.print(table)
+    _coverage(ui, result)
+    for note in result.notes:
+        ui.warn(note)
+    tail = Text("Case: ", style="bold")
+    tail.append(safe(case_path))
+    tail.append(f"  ({len(result.findings)} findings in findings.json, {result.api_calls} API calls, "
+                f"{(result.finished - result.started).total_seconds():.1f} s)")
+    out.print(tail)
+
+
+def _coverage(ui: Ui, result: TriageResult) -> None:
+    out = ui.out
+    line = Text(f"Coverage: {len(result.regions)} regions swept")
+    if result.not_enabled:
+        line.append(f", not enabled: {', '.join(result.not_enabled)}")
+    out.print(line)
+    problems = [g for g in result.coverage if g.kind not in (GapKind.NOT_COLLECTED, GapKind.NOT_ENABLED)]
+    for gap in problems:
+        row = Text(f"  {gap.kind.value}: ", style="yellow")
+        row.append(safe(f"{gap.scope} in {gap.region}: {one_line(gap.message, 300)}"))
+        out.print(row)
+    not_collected = [g.scope for g in result.coverage if g.kind is GapKind.NOT_COLLECTED]
+    if not_collected:
+        out.print(Text(f"  not collected yet: {', '.join(not_collected)}", style="dim"))

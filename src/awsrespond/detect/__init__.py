@@ -1,0 +1,1 @@
+"""Judging what was collected (and, later, what CloudTrail shows) into findings."""
