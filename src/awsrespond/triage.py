@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict
+
 from awsrespond.aws.clients import ClientFactory
 from awsrespond.aws.identity import CallerIdentity
 from awsrespond.aws.regions import plan_regions
@@ -14,10 +16,10 @@ from awsrespond.case.workspace import Case
 from awsrespond.coverage import CoverageGap, GapKind
 from awsrespond.detect.baseline import Baseline
 from awsrespond.detect.catalog import triage_rules
-from awsrespond.detect.judge import judge
+from awsrespond.detect.triage import judge
 from awsrespond.findings import Finding, sort_key
 from awsrespond.inventory import collectors as _collectors  # noqa: F401  (registers every collector)
-from awsrespond.inventory.base import Inventory
+from awsrespond.inventory.base import Inventory, Item
 from awsrespond.inventory.sweep import Progress, sweep
 from awsrespond.timeutil import iso, now_utc
 
@@ -53,19 +55,60 @@ class TriageResult:
     def partial(self) -> bool:
         return any(g.partial for g in self.coverage)
 
-    def as_json(self) -> dict[str, Any]:
-        return {
-            "account": self.identity.as_dict(),
-            "window": {"since": iso(self.since)},
-            "started": iso(self.started),
-            "finished": iso(self.finished),
-            "regions": {"swept": self.regions, "not_enabled": self.not_enabled},
-            "api_calls": self.api_calls,
-            "findings": [f.model_dump(mode="json") for f in self.findings],
-            "inventory": self.inventory.as_json(),
-            "coverage": [g.model_dump(mode="json") for g in self.coverage],
-            "notes": self.notes,
-        }
+    def document(self, case: str | None = None) -> TriageDocument:
+        return TriageDocument(
+            account=AccountInfo(id=self.identity.account_id, alias=self.identity.alias,
+                                caller_arn=self.identity.arn, user_id=self.identity.user_id),
+            window=Window(since=self.since),
+            started=self.started,
+            finished=self.finished,
+            regions=RegionCoverage(swept=self.regions, not_enabled=self.not_enabled),
+            api_calls=self.api_calls,
+            findings=self.findings,
+            inventory={t: self.inventory.of(t) for t in self.inventory.counts()},
+            coverage=self.coverage,
+            notes=self.notes,
+            case=case,
+        )
+
+    def as_json(self, case: str | None = None) -> dict[str, Any]:
+        return self.document(case).model_dump(mode="json")
+
+
+class AccountInfo(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    id: str
+    alias: str | None
+    caller_arn: str
+    user_id: str
+
+
+class Window(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    since: datetime | None
+
+
+class RegionCoverage(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    swept: list[str]
+    not_enabled: list[str]
+
+
+class TriageDocument(BaseModel):
+    """What ``triage --format json`` prints and what ``triage.json`` in the case holds."""
+
+    model_config = ConfigDict(extra="forbid")
+    account: AccountInfo
+    window: Window
+    started: datetime
+    finished: datetime
+    regions: RegionCoverage
+    api_calls: int
+    findings: list[Finding]
+    inventory: dict[str, list[Item]]
+    coverage: list[CoverageGap]
+    notes: list[str]
+    case: str | None = None
 
 
 def run_triage(
@@ -132,12 +175,10 @@ def run_triage(
 
 def _store(case: Case, triage: TriageResult) -> None:
     case.evidence.flush()
-    case.write_json("triage.json", triage.as_json())
-    previous = case.read_json("findings.json") or {"findings": []}
+    case.write_json("triage.json", triage.as_json(str(case.root)))
+    previous = case.findings()
     ours = set(triage_rules())
-    kept = [Finding.model_validate(f) for f in previous.get("findings", []) if f.get("rule") not in ours]
-    merged = sorted([*kept, *triage.findings], key=sort_key)
-    case.write_json("findings.json", {"updated": iso(now_utc()),
-                                      "findings": [f.model_dump(mode="json") for f in merged]})
+    kept = [f for f in (previous.findings if previous else []) if f.rule not in ours]
+    case.write_findings(sorted([*kept, *triage.findings], key=sort_key))
     case.record_command("triage", since=iso(triage.since), findings=len(triage.findings),
                         regions=len(triage.regions))

@@ -24,12 +24,55 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict, Field
+
 from awsrespond.case.redact import redact
 from awsrespond.errors import UsageError
-from awsrespond.findings import EvidenceRef
+from awsrespond.findings import EvidenceRef, Finding
 from awsrespond.timeutil import iso, now_utc
 
 CASES_ROOT = Path("cases")
+
+
+class CommandRecord(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    command: str
+    at: datetime
+
+
+class CaseManifest(BaseModel):
+    """``case.json``."""
+
+    model_config = ConfigDict(extra="forbid")
+    case_id: str
+    account_id: str
+    created: datetime
+    created_by: str
+    commands: list[CommandRecord] = Field(default_factory=list)
+
+
+class EvidenceEntry(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    file: str
+    sha256: str
+    service: str
+    operation: str
+    region: str
+
+
+class EvidenceIndex(BaseModel):
+    """``evidence/index.json``: every evidence file with its SHA-256."""
+
+    model_config = ConfigDict(extra="forbid")
+    files: list[EvidenceEntry]
+
+
+class FindingsFile(BaseModel):
+    """``findings.json``: the case's current findings from every command."""
+
+    model_config = ConfigDict(extra="forbid")
+    updated: datetime
+    findings: list[Finding]
 _SAFE_PART = re.compile(r"[^A-Za-z0-9._-]+")
 
 
@@ -145,16 +188,8 @@ class Case:
         for sub in ("evidence", "secrets"):
             (root / sub).mkdir(mode=0o700, exist_ok=True)
         case = cls(root)
-        case.write_json(
-            "case.json",
-            {
-                "case_id": root.name,
-                "account_id": account_id,
-                "created": iso(now_utc()),
-                "created_by": caller_arn,
-                "commands": [],
-            },
-        )
+        manifest = CaseManifest(case_id=root.name, account_id=account_id, created=now_utc(), created_by=caller_arn)
+        case.write_json("case.json", manifest.model_dump(mode="json"))
         return case
 
     @classmethod
@@ -164,22 +199,29 @@ class Case:
         return cls(root)
 
     @property
-    def manifest(self) -> dict[str, Any]:
-        data: dict[str, Any] = json.loads((self.root / "case.json").read_text())
-        return data
+    def manifest(self) -> CaseManifest:
+        return CaseManifest.model_validate_json((self.root / "case.json").read_bytes())
 
     @property
     def account_id(self) -> str:
-        return str(self.manifest["account_id"])
+        return self.manifest.account_id
 
     @property
     def case_id(self) -> str:
-        return str(self.manifest["case_id"])
+        return self.manifest.case_id
 
     def record_command(self, command: str, **details: Any) -> None:
         manifest = self.manifest
-        manifest["commands"].append({"command": command, "at": iso(now_utc()), **details})
-        self.write_json("case.json", manifest)
+        manifest.commands.append(CommandRecord(command=command, at=now_utc(), **details))
+        self.write_json("case.json", manifest.model_dump(mode="json"))
+
+    def findings(self) -> FindingsFile | None:
+        path = self.root / "findings.json"
+        return FindingsFile.model_validate_json(path.read_bytes()) if path.exists() else None
+
+    def write_findings(self, findings: list[Finding]) -> None:
+        document = FindingsFile(updated=now_utc(), findings=findings)
+        self.write_json("findings.json", document.model_dump(mode="json"))
 
     def write_json(self, name: str, value: Any) -> Path:
         if name.startswith("secrets"):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import tempfile
 from pathlib import Path
 from typing import Annotated
@@ -103,7 +102,7 @@ def triage(
     factory, identity = connect(ui, spec)
     result, opened = execute_triage(ui, factory, identity, case, options)
     if fmt is OutputFormat.JSON:
-        ui.json(json.dumps({**result.as_json(), "case": str(opened.root)}, ensure_ascii=False))
+        ui.json(result.document(str(opened.root)).model_dump_json())
     else:
         triage_summary(ui, result, str(opened.root))
     return exit_code(result, strict)

@@ -79,12 +79,8 @@ def baseline_from_inventory(inventory: Inventory, *, account_id: str, generated:
     types = sorted(
         {str(i.data.get("instance_type")) for i in inventory.of("AWS::EC2::Instance") if i.data.get("instance_type")}
     )
-    return Baseline(
-        account_id=account_id,
-        generated=generated,
-        regions=regions,
-        instance_types=types,
-        **lists,
+    return Baseline.model_validate(
+        {"account_id": account_id, "generated": generated, "regions": regions, "instance_types": types, **lists}
     )
 
 

@@ -131,12 +131,15 @@ def security_groups(ctx: JudgeContext) -> None:
         attached = users.get(group.id, [])
         suspect_users = [i for i in attached if ctx.is_suspect("AWS::EC2::Instance", i)]
         only_suspects = bool(attached) and len(suspect_users) == len(attached)
-        unusual = ctx.unusual_region(group.region) and data.get("group_name") != "default"
+        # A VPC's default group is made by AWS with the VPC: never attacker-created, though it may be
+        # used by the attacker's instances or opened by them (the world-open rule below).
+        is_default = data.get("group_name") == "default"
+        unusual = ctx.unusual_region(group.region) and not is_default
         world_open = data.get("world_open") or []
         facts = {"group_name": data.get("group_name"), "vpc_id": data.get("vpc_id"), "world_open": world_open,
                  "instances": attached, "suspect_instances": suspect_users}
         # Security groups carry no creation time: judge by risk and by what uses them.
-        if ctx.is_new(group) or unusual or only_suspects:
+        if not is_default and (ctx.is_new(group) or unusual or only_suspects):
             ctx.mark_suspect(group)
             ctx.emit("ec2-security-group-suspect", group,
                      severity=raise_to(Severity.MEDIUM, bool(world_open) and (unusual or only_suspects),

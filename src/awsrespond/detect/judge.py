@@ -14,7 +14,7 @@ from typing import Any
 
 from awsrespond.detect.baseline import REGION_EVIDENCE, Baseline
 from awsrespond.detect.catalog import RuleMeta, triage_rules
-from awsrespond.findings import Classification, Finding, ResourceRef, Severity, finding_id, sort_key
+from awsrespond.findings import Classification, Finding, ResourceRef, Severity, finding_id
 from awsrespond.inventory.base import Inventory, Item
 from awsrespond.timeutil import coerce_instant
 
@@ -155,27 +155,8 @@ def check(order: int) -> Callable[[Check], Check]:
     return register
 
 
-def judge(
-    inventory: Inventory,
-    *,
-    account_id: str,
-    since: datetime | None = None,
-    baseline: Baseline | None = None,
-    known_accounts: Iterable[str] = (),
-) -> list[Finding]:
-    # The check modules register themselves on import.
-    from awsrespond.detect import checks_compute, checks_iam, checks_posture  # noqa: F401
-
-    ctx = JudgeContext(
-        account_id=account_id,
-        inventory=inventory,
-        since=since,
-        baseline=baseline,
-        known_accounts=set(known_accounts),
-    )
-    for _, fn in sorted(_checks, key=lambda pair: pair[0]):
-        fn(ctx)
-    return sorted(ctx.findings.values(), key=sort_key)
+def registered_checks() -> list[Check]:
+    return [fn for _, fn in sorted(_checks, key=lambda pair: pair[0])]
 
 
 def raise_to(current: Severity, condition: bool, target: Severity) -> Severity:
