@@ -8,17 +8,23 @@ keeps its own keep-alive connection to the upstream, so the proxy adds the laten
 
 Run on its own (``python bench/latency_proxy.py --upstream http://127.0.0.1:5000 --latency-ms 50``)
 it prints ``listening <port>`` on stdout once it accepts connections and serves until killed.
+``GET /__latency_proxy__/stats`` is answered by the proxy itself (the count of forwarded requests),
+so that a benchmark can check that every API call went through the delay exactly once.
 """
 
 from __future__ import annotations
 
 import argparse
 import http.client
+import json
 import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
+
+# The proxy answers this path itself (requests forwarded so far); no AWS API uses it.
+STATS_PATH = "/__latency_proxy__/stats"
 
 # Hop-by-hop headers (RFC 9110 7.6.1): they describe one connection and are not forwarded.
 _HOP_BY_HOP = frozenset(
@@ -63,7 +69,7 @@ class _Handler(BaseHTTPRequestHandler):
     server: LatencyProxy
     _upstream: http.client.HTTPConnection | None = None
 
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002  (the base class's name)
+    def log_message(self, format: str, *args: object) -> None:
         return  # one line per request would cost more than the work measured
 
     def _connection(self) -> http.client.HTTPConnection:
@@ -73,6 +79,9 @@ class _Handler(BaseHTTPRequestHandler):
         return self._upstream
 
     def _forward(self) -> None:
+        if self.path == STATS_PATH:
+            self._stats()
+            return
         self.server.count()
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
@@ -92,6 +101,14 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(payload)
+
+    def _stats(self) -> None:
+        payload = json.dumps({"requests": self.server.requests, "latency_ms": self.server.latency_s * 1000}).encode()
+        self.send_response_only(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
 
     def _send_upstream(
         self, headers: list[tuple[str, str]], body: bytes

@@ -27,6 +27,8 @@ TRACKED = {
     "AWS::Lambda::Function": "functions",
 }
 
+ALWAYS_JUDGED = frozenset({"users", "roles", "access_key_ids"})
+
 
 class Baseline(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -49,11 +51,18 @@ class Baseline(BaseModel):
     )
 
     def knows(self, resource_type: str, resource_id: str) -> bool | None:
-        """True/False for tracked types; None when the baseline says nothing about the type."""
+        """True/False for tracked types; None when the baseline says nothing about the type.
+
+        Users, roles and access keys are always judged (an empty list means "none are mine");
+        the other lists only when they are given, so a short hand-written baseline still works.
+        """
         field = TRACKED.get(resource_type)
         if field is None:
             return None
-        return resource_id in getattr(self, field)
+        known: list[str] = getattr(self, field)
+        if not known and field not in ALWAYS_JUDGED:
+            return None
+        return resource_id in known
 
 
 def load_baseline(path: Path) -> Baseline:

@@ -164,11 +164,7 @@ def cloudtrail_record(
     record["eventCategory"] = "Management" if management_event else "Data"
     if session_credential_from_console:
         record["sessionCredentialFromConsole"] = "true"
-    host = (
-        "signin.aws.amazon.com"
-        if event_source == "signin.amazonaws.com"
-        else _api_host(event_source, aws_region)
-    )
+    host = "signin.aws.amazon.com" if event_source == "signin.amazonaws.com" else _api_host(event_source, aws_region)
     record["tlsDetails"] = {
         "tlsVersion": "TLSv1.3",
         "cipherSuite": "TLS_AES_128_GCM_SHA256",
@@ -194,9 +190,7 @@ def console_login_record(
         event_source="signin.amazonaws.com",
         event_name="ConsoleLogin",
         aws_region=GLOBAL_EVENT_REGION,
-        user_identity=iam_user_identity(
-            account_id=account_id, user_name=user_name, principal_id=principal_id
-        ),
+        user_identity=iam_user_identity(account_id=account_id, user_name=user_name, principal_id=principal_id),
         source_ip=source_ip,
         user_agent=user_agent,
         response_elements={"ConsoleLogin": "Success" if success else "Failure"},

@@ -293,9 +293,7 @@ class Scenario(_Model):
         groups_by_region = {group.region for group in attacker.instances}
         unused = [r for r in groups_by_region if r not in self.home_regions]
         if len(unused) < 2:
-            raise ValueError(
-                "the attacker launches instances in at least two regions the company does not use"
-            )
+            raise ValueError("the attacker launches instances in at least two regions the company does not use")
         if not any(group.termination_protection for group in attacker.instances):
             raise ValueError("at least one attacker instance group has termination protection")
         for kind, items in (("key pair", attacker.key_pairs), ("security group", attacker.security_groups)):
@@ -312,9 +310,7 @@ class Scenario(_Model):
                 raise ValueError(f"no attacker key pair in {launch.region} to launch with")
         for sg in attacker.security_groups:
             if not any(g.security_group and g.region == sg.region for g in attacker.instances):
-                raise ValueError(
-                    f"security group {sg.name} in {sg.region} is attached to no attacker instance"
-                )
+                raise ValueError(f"security group {sg.name} in {sg.region} is attached to no attacker instance")
         users = [self.baseline.admin_user, self.baseline.ci_user, attacker.user_name]
         if len({u.lower() for u in users}) != len(users):
             raise ValueError("admin, CI and attacker user names must differ")
@@ -328,9 +324,7 @@ class Scenario(_Model):
         functions = [(f.region, f.name) for f in attacker.lambda_functions]
         if len(set(functions)) != len(functions):
             raise ValueError("lambda function names repeat in a region")
-        policies = [self.baseline.ci_policy_name] + (
-            [attacker.custom_policy.name] if attacker.custom_policy else []
-        )
+        policies = [self.baseline.ci_policy_name] + ([attacker.custom_policy.name] if attacker.custom_policy else [])
         if len(set(policies)) != len(policies):
             raise ValueError("policy names must differ")
         return self
@@ -346,9 +340,7 @@ def _scenario_dir() -> Any:
 def list_scenarios() -> list[str]:
     """Names of the scenarios shipped with the package."""
     return sorted(
-        entry.name.removesuffix(".yaml")
-        for entry in _scenario_dir().iterdir()
-        if entry.name.endswith(".yaml")
+        entry.name.removesuffix(".yaml") for entry in _scenario_dir().iterdir() if entry.name.endswith(".yaml")
     )
 
 
@@ -626,9 +618,7 @@ def generate_scenario(seed: int) -> Scenario:
     ]
     fn = rng.choice(_FUNCTIONS)
     attacker = Attacker(
-        source_ips=[
-            _doc_ip(rng, rng.choice(("198.51.100.0/24", "203.0.113.0/24"))) for _ in range(rng.randint(1, 2))
-        ],
+        source_ips=[_doc_ip(rng, rng.choice(("198.51.100.0/24", "203.0.113.0/24"))) for _ in range(rng.randint(1, 2))],
         user_agent=rng.choice(_USER_AGENTS),
         recon=rng.random() < 0.7,
         user_name=rng.choice(_ATTACKER_USERS),
@@ -643,9 +633,7 @@ def generate_scenario(seed: int) -> Scenario:
         spot_requests=spot_requests,
         key_pairs=[KeyPair(name=rng.choice(_KEY_PAIRS), region=region) for region in kp_regions],
         security_groups=[
-            OpenSecurityGroup(
-                name=rng.choice(_SECURITY_GROUPS), region=sg_region, ports=rng.choice(_PORT_CHOICES)
-            )
+            OpenSecurityGroup(name=rng.choice(_SECURITY_GROUPS), region=sg_region, ports=rng.choice(_PORT_CHOICES))
         ],
         lambda_functions=[
             LambdaFunction(

@@ -11,6 +11,7 @@ The returned :class:`SeededScenario` is the ground truth tests compare triage an
 from __future__ import annotations
 
 import base64
+import functools
 import io
 import json
 import random
@@ -177,9 +178,7 @@ class _Actor:
         arguments = params or {}
         when = self.clock.now()
         try:
-            result: dict[str, Any] = getattr(self.factory.client(service, region), xform_name(operation))(
-                **arguments
-            )
+            result: dict[str, Any] = getattr(self.factory.client(service, region), xform_name(operation))(**arguments)
         except (ClientError, BotoCoreError) as exc:
             raise AwsCallError(
                 f"seeding the scenario failed: {exc}", operation=f"{service}:{operation}", region=region
@@ -296,9 +295,7 @@ def _instances_element(result: dict[str, Any], account_id: str) -> dict[str, Any
                 },
                 "blockDeviceMapping": {},
                 "iamInstanceProfile": (
-                    {"arn": instance["IamInstanceProfile"].get("Arn")}
-                    if instance.get("IamInstanceProfile")
-                    else None
+                    {"arn": instance["IamInstanceProfile"].get("Arn")} if instance.get("IamInstanceProfile") else None
                 ),
             }
         )
@@ -353,8 +350,7 @@ def _permission_request(ports: list[int] | str) -> list[dict[str, Any]]:
     if ports == "all":
         return [{"IpProtocol": "-1", "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}]
     return [
-        {"IpProtocol": "tcp", "FromPort": port, "ToPort": port, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}
-        for port in ports
+        {"IpProtocol": "tcp", "FromPort": port, "ToPort": port, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]} for port in ports
     ]
 
 
@@ -415,6 +411,17 @@ class _Run:
     ci_user_id: str = ""
     trail_arn: str = ""
 
+    @functools.cached_property
+    def admin_factory(self) -> ClientFactory:
+        return self.server.factory(self.primary)
+
+    @functools.cached_property
+    def ci_factory(self) -> ClientFactory:
+        """Signs with the CI user's key: the legitimate CI runner's calls, and then the attacker's."""
+        if not self.ci_key_id:
+            raise AwsRespondError("the CI user's key does not exist yet")
+        return self.server.factory_for_key(self.ci_key_id, self.ci_secret, self.primary)
+
     @property
     def account_id(self) -> str:
         return self.server.account_id
@@ -433,7 +440,7 @@ class _Run:
 
     def baseline(self) -> None:
         base = self.scenario.baseline
-        factory = self.server.factory(self.primary)
+        factory = self.admin_factory
         root = _Actor(
             factory,
             root_identity(
@@ -532,7 +539,7 @@ class _Run:
         self._baseline_ec2(admin)
 
         ci = _Actor(
-            self.server.factory_for_key(self.ci_key_id, self.ci_secret, self.primary),
+            self.ci_factory,
             iam_user_identity(
                 account_id=self.account_id,
                 user_name=base.ci_user,
@@ -565,9 +572,7 @@ class _Run:
         )["User"]
         self.ci_user_id = ci_user["UserId"]
         self._legit("AWS::IAM::User", base.ci_user, GLOBAL, base.ci_user)
-        admin.call(
-            "iam", self.primary, "AttachUserPolicy", {"UserName": base.ci_user, "PolicyArn": policy["Arn"]}
-        )
+        admin.call("iam", self.primary, "AttachUserPolicy", {"UserName": base.ci_user, "PolicyArn": policy["Arn"]})
         key = admin.call(
             "iam",
             self.primary,
@@ -785,9 +790,7 @@ class _Run:
             "AuthorizeSecurityGroupIngress",
             {"GroupId": group_id, "IpPermissions": permissions},
             request={"groupId": group_id, "ipPermissions": _permissions_trail(permissions)},
-            response=lambda r: _ec2_response(
-                r, _return=True, securityGroupRuleSet=_rule_set(r, self.account_id)
-            ),
+            response=lambda r: _ec2_response(r, _return=True, securityGroupRuleSet=_rule_set(r, self.account_id)),
         )
         return group_id
 
@@ -795,9 +798,8 @@ class _Run:
 
     def attack(self) -> None:
         spec, base = self.scenario.attacker, self.scenario.baseline
-        factory = self.server.factory_for_key(self.ci_key_id, self.ci_secret, GLOBAL_EVENT_REGION)
         actor = _Actor(
-            factory,
+            self.ci_factory,
             iam_user_identity(
                 account_id=self.account_id,
                 user_name=base.ci_user,
@@ -820,9 +822,7 @@ class _Run:
                 {"AllRegions": True},
                 request={"regionSet": {}, "allRegions": True},
             )
-            actor.call(
-                "ec2", self.primary, "DescribeInstances", request={"instancesSet": {}, "filterSet": {}}
-            )
+            actor.call("ec2", self.primary, "DescribeInstances", request={"instancesSet": {}, "filterSet": {}})
             actor.call(
                 "s3",
                 GLOBAL_EVENT_REGION,
@@ -1096,13 +1096,9 @@ class _Run:
             instance_id = item.get("InstanceId")
             if instance_id is None:
                 # Not fulfilled in the answer: look again (moto fulfils at once, AWS later).
-                described = (
-                    self.server.factory(region)
-                    .client("ec2", region)
-                    .describe_spot_instance_requests(SpotInstanceRequestIds=[request_id])[
-                        "SpotInstanceRequests"
-                    ]
-                )
+                described = self.admin_factory.client("ec2", region).describe_spot_instance_requests(
+                    SpotInstanceRequestIds=[request_id]
+                )["SpotInstanceRequests"]
                 instance_id = described[0].get("InstanceId") if described else None
             if instance_id:
                 # The fleet's instance is the attacker's too, launched by EC2 on the request's behalf.
@@ -1203,9 +1199,7 @@ def cost_explorer_results(scenario: Scenario, incident_start: datetime, today: d
     first = today - timedelta(days=COST_DAYS - 1)
     homes = scenario.home_regions
     home_shares = (
-        [Decimal("0.8")] + [Decimal("0.2") / (len(homes) - 1)] * (len(homes) - 1)
-        if len(homes) > 1
-        else [Decimal(1)]
+        [Decimal("0.8")] + [Decimal("0.2") / (len(homes) - 1)] * (len(homes) - 1) if len(homes) > 1 else [Decimal(1)]
     )
     hours = Decimal(str(scenario.cost.incident_hours))
     lines: dict[date, list[tuple[str, str, Decimal]]] = defaultdict(list)
@@ -1219,9 +1213,7 @@ def cost_explorer_results(scenario: Scenario, incident_start: datetime, today: d
             for group in scenario.attacker.instances:
                 price = Decimal(str(hourly_price(group.instance_type)))
                 lines[day].append((_EC2_COMPUTE, group.region, price * group.count * hours))
-                lines[day].append(
-                    ("EC2 - Other", group.region, Decimal("0.011") * 100 * group.count * hours / 24)
-                )
+                lines[day].append(("EC2 - Other", group.region, Decimal("0.011") * 100 * group.count * hours / 24))
             for spot in scenario.attacker.spot_requests:
                 price = Decimal(str(hourly_price(spot.instance_type))) * Decimal("0.38")
                 lines[day].append((_EC2_COMPUTE, spot.region, price * hours))
@@ -1290,12 +1282,13 @@ def check_seeded(server: EmulatorServer, scenario: Scenario, seeded: SeededScena
     """
     problems: list[str] = []
     start = seeded.incident_start
-    iam = server.factory().client("iam")
+    factory = server.factory()
+    iam = factory.client("iam")
     for attacker, artefacts in ((True, seeded.attacker_artefacts), (False, seeded.legitimate_artefacts)):
         for artefact in artefacts:
             label = f"{artefact.type} {artefact.id} ({artefact.region})"
             try:
-                created = _describe(server, artefact, iam)
+                created = _describe(factory, artefact)
             except (ClientError, BotoCoreError, IndexError, KeyError, StopIteration) as exc:
                 problems.append(f"{label}: missing ({exc})")
                 continue
@@ -1310,19 +1303,15 @@ def check_seeded(server: EmulatorServer, scenario: Scenario, seeded: SeededScena
 
     spot_instances = set(seeded.spot_instances.values())
     for artefact in seeded.attacker_of("AWS::EC2::Instance"):
-        ec2 = server.factory(artefact.region).client("ec2", artefact.region)
+        ec2 = factory.client("ec2", artefact.region)
         instance = ec2.describe_instances(InstanceIds=[artefact.id])["Reservations"][0]["Instances"][0]
         if not instance.get("BlockDeviceMappings"):
             problems.append(f"instance {artefact.id}: no volumes")
         launched = [g.instance_type for g in scenario.attacker.instances if g.region == artefact.region]
         if artefact.id in spot_instances:
-            launched = [
-                s.instance_type for s in scenario.attacker.spot_requests if s.region == artefact.region
-            ]
+            launched = [s.instance_type for s in scenario.attacker.spot_requests if s.region == artefact.region]
         if instance.get("InstanceType") not in launched:
-            problems.append(
-                f"instance {artefact.id}: type {instance.get('InstanceType')}, expected one of {launched}"
-            )
+            problems.append(f"instance {artefact.id}: type {instance.get('InstanceType')}, expected one of {launched}")
         attribute = ec2.describe_instance_attribute(InstanceId=artefact.id, Attribute="disableApiTermination")
         protected = attribute["DisableApiTermination"]["Value"]
         if protected != (artefact.id in seeded.termination_protected):
@@ -1331,18 +1320,14 @@ def check_seeded(server: EmulatorServer, scenario: Scenario, seeded: SeededScena
         problems.append("no attacker instance has termination protection")
     for request_id, instance_id in seeded.spot_instances.items():
         region = next(a.region for a in seeded.attacker_artefacts if a.id == request_id)
-        ec2 = server.factory(region).client("ec2", region)
-        request = ec2.describe_spot_instance_requests(SpotInstanceRequestIds=[request_id])[
-            "SpotInstanceRequests"
-        ][0]
+        ec2 = factory.client("ec2", region)
+        request = ec2.describe_spot_instance_requests(SpotInstanceRequestIds=[request_id])["SpotInstanceRequests"][0]
         if request.get("Type") != "persistent":
             problems.append(f"spot request {request_id}: type {request.get('Type')}, expected persistent")
         if request.get("InstanceId") != instance_id:
-            problems.append(
-                f"spot request {request_id}: instance {request.get('InstanceId')}, expected {instance_id}"
-            )
+            problems.append(f"spot request {request_id}: instance {request.get('InstanceId')}, expected {instance_id}")
 
-    trail = server.factory(seeded.trail_region).client("cloudtrail", seeded.trail_region)
+    trail = factory.client("cloudtrail", seeded.trail_region)
     if trail.get_trail_status(Name=seeded.trail_name).get("IsLogging"):
         problems.append(f"trail {seeded.trail_name} is still logging")
     last = iam.get_access_key_last_used(AccessKeyId=seeded.compromised_access_key_id)["AccessKeyLastUsed"]
@@ -1352,12 +1337,13 @@ def check_seeded(server: EmulatorServer, scenario: Scenario, seeded: SeededScena
     return problems
 
 
-def _describe(server: EmulatorServer, artefact: Artefact, iam: Any) -> datetime | None:
+def _describe(factory: ClientFactory, artefact: Artefact) -> datetime | None:
     """Look the artefact up; its creation time as AWS reports it (None where none is reported).
 
     Raises ClientError (IndexError, StopIteration on an empty answer) when it does not exist.
     """
     kind, ident, region = artefact.type, artefact.id, artefact.region
+    iam = factory.client("iam")
     if kind == "AWS::IAM::User":
         return coerce_instant(iam.get_user(UserName=ident)["User"]["CreateDate"])
     if kind == "AWS::IAM::Role":
@@ -1365,16 +1351,13 @@ def _describe(server: EmulatorServer, artefact: Artefact, iam: Any) -> datetime 
     if kind == "AWS::IAM::ManagedPolicy":
         return coerce_instant(iam.get_policy(PolicyArn=ident)["Policy"]["CreateDate"])
     if kind == "AWS::IAM::InstanceProfile":
-        return coerce_instant(
-            iam.get_instance_profile(InstanceProfileName=ident)["InstanceProfile"]["CreateDate"]
-        )
+        return coerce_instant(iam.get_instance_profile(InstanceProfileName=ident)["InstanceProfile"]["CreateDate"])
     if kind == "AWS::IAM::AccessKey":
         keys = iam.list_access_keys(UserName=artefact.name)["AccessKeyMetadata"]
         return coerce_instant(next(k for k in keys if k["AccessKeyId"] == ident)["CreateDate"])
     if kind == "AWS::IAM::VirtualMFADevice":
         devices = iam.list_mfa_devices(UserName=artefact.name)["MFADevices"]
         return coerce_instant(next(d for d in devices if d["SerialNumber"] == ident)["EnableDate"])
-    factory = server.factory(region)
     if kind == "AWS::EC2::Instance":
         reservations = factory.client("ec2", region).describe_instances(InstanceIds=[ident])["Reservations"]
         return coerce_instant(reservations[0]["Instances"][0]["LaunchTime"])
@@ -1425,10 +1408,8 @@ def seed(server: EmulatorServer, scenario: Scenario, *, clock: Clock | None = No
         run.clock.sleep(wait)
     run.attack()
 
-    writer = server.factory(scenario.primary_region).client("s3", scenario.primary_region)
-    keys = write_log_files(
-        writer, scenario.baseline.trail_bucket, run.records, server.account_id, rng=run.rng
-    )
+    writer = run.admin_factory.client("s3", scenario.primary_region)
+    keys = write_log_files(writer, scenario.baseline.trail_bucket, run.records, server.account_id, rng=run.rng)
     server.post_moto_api(
         "/moto-api/static/ce/cost-and-usage-results",
         {"results": cost_explorer_results(scenario, incident_start, run.clock.now().date())},

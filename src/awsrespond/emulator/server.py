@@ -12,6 +12,7 @@ in a process at a time; starting one wipes whatever state moto had.
 from __future__ import annotations
 
 import errno
+import functools
 import ipaddress
 import json
 import logging
@@ -29,6 +30,7 @@ import botocore.session
 from botocore.config import Config
 from botocore.configprovider import BOTOCORE_DEFAUT_SESSION_VARIABLES
 from botocore.exceptions import BotoCoreError, ClientError
+from botocore.loaders import Loader
 from moto.server import ThreadedMotoServer
 
 from awsrespond.aws.clients import DEFAULT_REGION, ClientFactory
@@ -65,6 +67,16 @@ _MOTO_ENV = {
 # moto answers every request from this account when it is set, which would defeat verify().
 _MOTO_ENV_REMOVED = ("MOTO_ACCOUNT_ID",)
 
+_loader_lock = threading.Lock()
+
+
+@functools.cache
+def _loader() -> Loader:
+    """One model loader for every isolated session: parsing the service models is what makes a new
+    session slow (a third of a second for EC2), and the loader caches them. It searches botocore's
+    own data only, not ``~/.aws/models``."""
+    return Loader(extra_search_paths=[Loader.BUILTIN_DATA_PATH], include_default_search_paths=False)
+
 
 class _Running:
     """The one emulator of this process, if any."""
@@ -89,6 +101,8 @@ def isolated_session(
     ``HTTP(S)_PROXY`` are not used (a proxy would otherwise receive loopback traffic).
     """
     core = botocore.session.Session()
+    loader = _loader()
+    core.register_component("data_loader", loader)
     store = core.get_component("config_store")
     for name, (_, _, default, convert) in BOTOCORE_DEFAUT_SESSION_VARIABLES.items():
         store.set_config_variable(name, convert(default) if convert and default is not None else default)
@@ -102,12 +116,16 @@ def isolated_session(
     store.set_config_variable("proxies_config", {})
     # An empty mapping (not None) tells botocore not to look up proxies in the environment.
     core.set_default_client_config(Config(proxies={}))
-    return boto3.Session(
+    session = boto3.Session(
         botocore_session=core,
         aws_access_key_id=access_key_id,
         aws_secret_access_key=secret_access_key,
         region_name=region,
     )
+    # boto3 appends its own data directory to the loader on every session; keep one copy.
+    with _loader_lock:
+        loader.search_paths[:] = list(dict.fromkeys(loader.search_paths))
+    return session
 
 
 def isolated_factory(
