@@ -30,6 +30,7 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import importlib.metadata
 import json
 import os
 import platform
@@ -97,8 +98,8 @@ def _http_get(url: str) -> bytes:
 
 
 @contextmanager
-def moto_server() -> Iterator[str]:
-    """A moto server in a child process on a free loopback port; yields its URL."""
+def moto_server() -> Iterator[tuple[str, int]]:
+    """A moto server in a child process on a free loopback port; yields its URL and pid."""
     port = _free_port()
     env = dict(os.environ, MOTO_EC2_LOAD_DEFAULT_AMIS="false")
     env.pop("MOTO_ACCOUNT_ID", None)
@@ -115,14 +116,14 @@ def moto_server() -> Iterator[str]:
             raise RuntimeError("the moto server did not start")
         url = f"http://{HOST}:{port}"
         _wait_http(f"{url}/moto-api/")
-        yield url
+        yield url, child.pid
     finally:
         _stop_child(child)
 
 
 @contextmanager
-def latency_proxy(upstream: str, latency_ms: float) -> Iterator[str]:
-    """bench/latency_proxy.py in a child process in front of ``upstream``; yields its URL."""
+def latency_proxy(upstream: str, latency_ms: float) -> Iterator[tuple[str, int]]:
+    """bench/latency_proxy.py in a child process in front of ``upstream``; yields its URL and pid."""
     child = subprocess.Popen(
         [sys.executable, str(BENCH_DIR / "latency_proxy.py"), "--upstream", upstream,
          "--latency-ms", str(latency_ms), "--host", HOST],
@@ -135,7 +136,7 @@ def latency_proxy(upstream: str, latency_ms: float) -> Iterator[str]:
         line = child.stdout.readline().split()
         if len(line) != 2 or line[0] != "listening":
             raise RuntimeError("the latency proxy did not start")
-        yield f"http://{HOST}:{line[1]}"
+        yield f"http://{HOST}:{line[1]}", child.pid
     finally:
         _stop_child(child)
 
@@ -161,6 +162,30 @@ def _stop_child(child: subprocess.Popen[str]) -> None:
     except subprocess.TimeoutExpired:
         child.kill()
         child.wait()
+
+
+_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of process ``pid`` so far (all its threads)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / _TICKS  # utime, stime: fields 14 and 15 of stat(5)
+
+
+@dataclass
+class Cpu:
+    """CPU seconds spent by triage (this process), moto and the proxy during one run."""
+
+    pids: dict[str, int]
+    spent: dict[str, float] = field(default_factory=dict)
+
+    @contextmanager
+    def measure(self) -> Iterator[None]:
+        before = {"triage": time.process_time(), **{n: cpu_seconds(p) for n, p in self.pids.items()}}
+        yield
+        after = {"triage": time.process_time(), **{n: cpu_seconds(p) for n, p in self.pids.items()}}
+        self.spent = {n: after[n] - before[n] for n in before}
 
 
 def proxy_requests(proxy_url: str) -> int:
@@ -244,6 +269,7 @@ class Run:
     by_operation: dict[str, int]
     tasks: list[dict[str, Any]] = field(default_factory=list)  # with --profile only
     call_times: dict[str, list[float]] = field(default_factory=dict)  # with --profile only
+    run_triage_started_s: float = 0.0  # after the factory, whoami and the case
 
 
 @dataclass
@@ -301,23 +327,28 @@ def timed_collectors(origin: float, into: list[dict[str, Any]]) -> Iterator[None
 
 
 def triage_once(endpoint: str, workers: int, since: datetime, *, sequential: bool = False,
-                profile: bool = False) -> Run:
-    """One triage as the CLI runs it: a new factory, the caller's identity, a new case, the sweep."""
+                profile: bool = False, cpu: Cpu | None = None) -> Run:
+    """One triage as the CLI runs it: a new factory, the caller's identity, a new case, the sweep.
+
+    Only that is timed (and, with ``cpu``, its CPU use measured); removing the case afterwards is not.
+    """
     tasks: list[dict[str, Any]] = []
     saved_key_workers = iam_inventory._KEY_WORKERS
     with tempfile.TemporaryDirectory(prefix="awsrespond-bench-") as tmp:
         try:
             if sequential:
                 iam_inventory._KEY_WORKERS = 1  # the IAM per-user pool too: every call one after the other
-            started = time.perf_counter()
-            with timed_collectors(started, tasks) if profile else _nothing():
-                session = isolated_session("testing", "testing", "us-east-1")
-                factory_cls = TimedFactory if profile else ClientFactory
-                factory = factory_cls(session=session, endpoint_url=endpoint)
-                identity = whoami(factory)
-                case = Case.create(Path(tmp) / "case", account_id=identity.account_id, caller_arn=identity.arn)
-                result = run_triage(factory, identity, case, TriageOptions(since=since, max_workers=workers))
-                wall = time.perf_counter() - started
+            with cpu.measure() if cpu is not None else _nothing():
+                started = time.perf_counter()
+                with timed_collectors(started, tasks) if profile else _nothing():
+                    session = isolated_session("testing", "testing", "us-east-1")
+                    factory_cls = TimedFactory if profile else ClientFactory
+                    factory = factory_cls(session=session, endpoint_url=endpoint)
+                    identity = whoami(factory)
+                    case = Case.create(Path(tmp) / "case", account_id=identity.account_id, caller_arn=identity.arn)
+                    sweep_started = time.perf_counter()
+                    result = run_triage(factory, identity, case, TriageOptions(since=since, max_workers=workers))
+                    wall = time.perf_counter() - started
         finally:
             iam_inventory._KEY_WORKERS = saved_key_workers
     return Run(
@@ -331,6 +362,7 @@ def triage_once(endpoint: str, workers: int, since: datetime, *, sequential: boo
         by_operation=dict(sorted(Counter(c.iam_action for c in factory.calls).items())),
         tasks=tasks,
         call_times=dict(factory.durations) if isinstance(factory, TimedFactory) else {},
+        run_triage_started_s=sweep_started - started,
     )
 
 
@@ -346,47 +378,62 @@ def median(values: list[float]) -> float:
     return statistics.median(values) if values else float("nan")
 
 
+def _cpu_medians(samples: list[dict[str, float]]) -> dict[str, float]:
+    if not samples:
+        return {}
+    return {name: round(median([x[name] for x in samples]), 3) for name in samples[0]}
+
+
 def measure_size(instances: int, users: int, latency_ms: float, runs: int, workers: list[int],
                  floor_runs: int, profile: bool) -> dict[str, Any]:
     since = datetime.now(UTC) - timedelta(days=1)
-    with moto_server() as moto_url, latency_proxy(moto_url, latency_ms) as proxy_url:
+    tag = f"[{instances}i/{users}u]"
+    with moto_server() as (moto_url, moto_pid), latency_proxy(moto_url, latency_ms) as (proxy_url, proxy_pid):
+        cpu = Cpu({"moto": moto_pid, "proxy": proxy_pid})
         seeded = seed(moto_url, instances, users)
-        log(f"[{instances}i/{users}u] seeded in {seeded.seconds:.1f} s: {len(seeded.regions_enabled)} enabled "
+        log(f"{tag} seeded in {seeded.seconds:.1f} s: {len(seeded.regions_enabled)} enabled "
             f"regions, {len(seeded.regions_not_enabled)} not opted in")
         before = proxy_requests(proxy_url)
         cold = triage_once(proxy_url, workers[0], since)
         cold_proxied = proxy_requests(proxy_url) - before
-        log(f"[{instances}i/{users}u] cold run {cold.wall_s:.2f} s, {cold.api_calls} calls "
-            f"({cold_proxied} proxied)")
+        log(f"{tag} cold run {cold.wall_s:.2f} s, {cold.api_calls} calls ({cold_proxied} proxied)")
         walls: dict[int, list[float]] = {w: [] for w in workers}
+        cpus: dict[int, list[dict[str, float]]] = {w: [] for w in workers}
         floors: list[float] = []
+        floor_cpus: list[dict[str, float]] = []
+        loads: list[float] = []
         calls: set[int] = set()
         proxied: set[int] = set()
         reference: Run | None = None
         for round_no in range(max(runs, floor_runs)):
+            loads.append(os.getloadavg()[0])
             if round_no < floor_runs:
-                floor = triage_once(moto_url, 1, since, sequential=True)
+                floor = triage_once(moto_url, 1, since, sequential=True, cpu=cpu)
                 floors.append(floor.wall_s)
+                floor_cpus.append(cpu.spent)
                 calls.add(floor.api_calls)
             if round_no < runs:
                 for w in workers:
                     before = proxy_requests(proxy_url)
-                    run = triage_once(proxy_url, w, since)
+                    run = triage_once(proxy_url, w, since, cpu=cpu)
                     proxied.add(proxy_requests(proxy_url) - before)
                     walls[w].append(run.wall_s)
+                    cpus[w].append(cpu.spent)
                     calls.add(run.api_calls)
                     reference = reference or run
-            log(f"[{instances}i/{users}u] round {round_no + 1}: "
+            log(f"{tag} round {round_no + 1} (load {loads[-1]:.2f}): "
                 + (f"floor {floors[-1]:.2f} s " if round_no < floor_runs else "")
                 + " ".join(f"w{w} {walls[w][-1]:.2f} s" for w in workers if round_no < runs))
         profiled = triage_once(proxy_url, workers[0], since, profile=True) if profile else None
     assert reference is not None
     api_calls = reference.api_calls
     floor_median = median(floors)
+    cores = os.cpu_count() or 1
     results = {}
     for w in workers:
         wall = median(walls[w])
         ideal = api_calls * latency_ms / 1000.0 / w
+        cpu_median = _cpu_medians(cpus[w])
         results[str(w)] = {
             "median_wall_s": round(wall, 3),
             "min_wall_s": round(min(walls[w]), 3),
@@ -395,6 +442,10 @@ def measure_size(instances: int, users: int, latency_ms: float, runs: int, worke
             "ideal_s": round(ideal, 3),
             "wall_over_ideal": round(wall / ideal, 2),
             "wall_over_floor": round(wall / floor_median, 2) if floors else None,
+            "cpu_s": cpu_median,
+            # The CPU work of triage, moto and the proxy spread perfectly over every core:
+            # no wall time can be shorter, whatever the latency or the worker count.
+            "cpu_bound_s": round(sum(cpu_median.values()) / cores, 3),
             "meets_5s_target": wall < 5.0,
         }
     summary: dict[str, Any] = {
@@ -405,6 +456,7 @@ def measure_size(instances: int, users: int, latency_ms: float, runs: int, worke
         "regions_reported": seeded.regions_all,
         "regions_swept": reference.regions_swept,
         "regions_not_enabled": reference.regions_not_enabled,
+        "instances_per_region": seeded.instances_per_region,
         "api_calls": api_calls,
         "triage_api_calls": reference.triage_api_calls,
         "api_calls_all_runs": sorted(calls),
@@ -413,10 +465,12 @@ def measure_size(instances: int, users: int, latency_ms: float, runs: int, worke
         "findings": reference.findings,
         "coverage_gaps_excluding_not_collected": reference.gaps,
         "cold_s": round(cold.wall_s, 3),
+        "loadavg_1min_per_round": [round(x, 2) for x in loads],
         "floor_sequential_no_latency": {
             "median_wall_s": round(floor_median, 3),
             "runs_s": [round(x, 3) for x in floors],
             "per_call_ms": round(floor_median / api_calls * 1000, 2) if floors else None,
+            "cpu_s": _cpu_medians(floor_cpus),
         },
         "latency_ms": latency_ms,
         "workers": results,
@@ -453,6 +507,7 @@ def profile_summary(run: Run, latency_ms: float) -> dict[str, Any]:
     all_times = [t for times in run.call_times.values() for t in times]
     return {
         "wall_s": round(run.wall_s, 3),
+        "run_triage_started_s": round(run.run_triage_started_s, 3),
         "sweep_first_task_start_s": round(min(t["start"] for t in run.tasks), 3),
         "sweep_last_task_end_s": round(max(t["end"] for t in run.tasks), 3),
         "mean_call_ms": round(1000 * statistics.mean(all_times), 1),
@@ -485,14 +540,12 @@ def calls_per_size(sizes: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def machine() -> dict[str, Any]:
-    import moto  # imported here: the parent never runs moto, only reports its version
-
     return {
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "nproc": os.cpu_count(),
         "python": platform.python_version(),
         "platform": platform.platform(),
-        "moto": moto.__version__,
+        "moto": importlib.metadata.version("moto"),
         "boto3": boto3.__version__,
         "botocore": botocore.__version__,
         "loadavg_at_start": [round(x, 2) for x in os.getloadavg()],

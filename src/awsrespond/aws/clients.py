@@ -57,6 +57,7 @@ class ClientFactory:
     _clients: dict[tuple[str, str], Any] = field(default_factory=dict, init=False, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
     calls: list[ApiCall] = field(default_factory=list, init=False, repr=False)
+    _current: threading.local = field(default_factory=threading.local, init=False, repr=False)
 
     @classmethod
     def from_spec(cls, spec: SessionSpec) -> ClientFactory:
@@ -96,12 +97,18 @@ class ClientFactory:
             self._clients[key] = created
             return created
 
+    def last_call(self) -> ApiCall | None:
+        """The API call this thread sent last: names the operation when an error does not."""
+        call: ApiCall | None = getattr(self._current, "call", None)
+        return call
+
     def _observe(self, model: Any, context: Any = None, **_: Any) -> None:
         call = ApiCall(
             service=model.service_model.signing_name or model.service_model.endpoint_prefix,
             operation=model.name,
             region=(context or {}).get("client_region") or "",
         )
+        self._current.call = call
         with self._lock:
             self.calls.append(call)
         for observer in self.observers:

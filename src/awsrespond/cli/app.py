@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import sys
 
-import click
 import typer
 
 from awsrespond.cli import emulator_cmd, triage_cmd
@@ -34,11 +33,15 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point: runs a command and turns the outcome into the documented exit code."""
     try:
         result = app(args=argv, standalone_mode=False)
-    except click.exceptions.Abort:
+    except typer.Abort:
         Ui().error("interrupted")
         return _exit(EXIT_ERROR, argv)
-    except click.ClickException as exc:
-        exc.show()
+    except typer.TyperException as exc:  # usage errors: Typer's own (vendored) click exceptions
+        show = getattr(exc, "show", None)
+        if callable(show):
+            show()
+        else:
+            Ui().error(str(exc))
         return _exit(EXIT_ERROR, argv)
     except AwsRespondError as exc:
         Ui().error(str(exc))

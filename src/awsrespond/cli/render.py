@@ -9,7 +9,7 @@ from rich.text import Text
 
 from awsrespond.cli.ui import SEVERITY_STYLE, Ui, safe
 from awsrespond.coverage import GapKind
-from awsrespond.findings import Severity
+from awsrespond.findings import Finding, Severity
 from awsrespond.textsafe import one_line
 from awsrespond.timeutil import iso
 from awsrespond.triage import TriageResult
@@ -41,7 +41,7 @@ def triage_summary(ui: Ui, result: TriageResult, case_path: str) -> None:
             reasons = "; ".join(str(r) for r in finding.details.get("reasons", []))
             table.add_row(
                 safe(finding.title),
-                safe(f"{finding.resource.type.split('::')[-1]} {one_line(finding.resource.id, 80)}"),
+                safe(_resource_label(finding)),
                 safe(finding.resource.region),
                 safe(one_line(f"[{finding.classification.value}] {reasons}", 200)),
             )
@@ -54,6 +54,12 @@ def triage_summary(ui: Ui, result: TriageResult, case_path: str) -> None:
     tail.append(f"  ({len(result.findings)} findings in findings.json, {result.api_calls} API calls, "
                 f"{(result.finished - result.started).total_seconds():.1f} s)")
     out.print(tail)
+
+
+def _resource_label(finding: Finding) -> str:
+    label = f"{finding.resource.type.split('::')[-1]} {one_line(finding.resource.id, 80)}"
+    name = finding.details.get("name")
+    return f"{label} ({one_line(name, 60)})" if name else label
 
 
 def _coverage(ui: Ui, result: TriageResult) -> None:

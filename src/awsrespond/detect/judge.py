@@ -119,6 +119,8 @@ class JudgeContext:
         meta: RuleMeta = self.rules[rule_id]
         fid = finding_id(rule_id, item.type, item.id, item.region)
         facts = dict(details or {})
+        if item.name and item.name != item.id:
+            facts.setdefault("name", item.name)
         reason_list = [r for r in reasons if r]
         if reason_list:
             facts["reasons"] = reason_list

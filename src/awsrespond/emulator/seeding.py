@@ -61,7 +61,8 @@ ADMIN_CONSOLE_USER_AGENT = (
 SENSITIVE = "<sensitiveDataRemoved>"
 CE_SERVICE_QUERY_RESULT = 0
 CE_REGION_QUERY_RESULT = 1
-COST_DAYS = 30
+# today - 30 .. today: the billing collector's window (it asks for 30 days back, End exclusive).
+COST_DAYS = 31
 
 _GLOBAL_SERVICES = frozenset({"iam"})
 _UPPER_ALNUM = string.ascii_uppercase + string.digits
@@ -183,6 +184,10 @@ class _Actor:
             raise AwsCallError(
                 f"seeding the scenario failed: {exc}", operation=f"{service}:{operation}", region=region
             ) from exc
+        request_id = str(uuid.uuid4())
+        elements = response(result) if response else None
+        if elements is not None and "requestId" in elements:
+            elements["requestId"] = request_id
         self.records.append(
             cloudtrail_record(
                 event_time=when,
@@ -193,15 +198,18 @@ class _Actor:
                 source_ip=self.source_ip,
                 user_agent=self.user_agent,
                 request_parameters=request if request is not None else (_camel(arguments) or None),
-                response_elements=response(result) if response else None,
+                response_elements=elements,
                 session_credential_from_console=self.console,
+                request_id=request_id,
             )
         )
         return result
 
 
 def _ec2_response(result: dict[str, Any], **fields: Any) -> dict[str, Any]:
-    return {"requestId": result.get("ResponseMetadata", {}).get("RequestId", str(uuid.uuid4())), **fields}
+    """EC2's response elements; ``requestId`` is replaced by the record's request id."""
+    del result
+    return {"requestId": "", **fields}
 
 
 def _iam_user_element(user: dict[str, Any]) -> dict[str, Any]:
@@ -686,7 +694,7 @@ class _Run:
             },
         )
         self.trail_arn = trail["TrailARN"]
-        self._legit("AWS::CloudTrail::Trail", base.trail_name, self.primary, base.trail_name)
+        self._legit("AWS::CloudTrail::Trail", self.trail_arn, self.primary, base.trail_name)
         admin.call("cloudtrail", self.primary, "StartLogging", {"Name": base.trail_name})
         for region in self.scenario.home_regions:
             token = str(uuid.uuid4())
@@ -1189,7 +1197,7 @@ _CENT = Decimal("0.0001")
 
 
 def cost_explorer_results(scenario: Scenario, incident_start: datetime, today: date) -> list[dict[str, Any]]:
-    """``[by_service, by_region]`` GetCostAndUsage answers for the 30 days up to ``today``.
+    """``[by_service, by_region]`` GetCostAndUsage answers, one day each from ``today`` - 30 on.
 
     A quiet baseline in the home regions every day; attacker compute (instances, spot, their EBS
     volumes, Lambda) on the days from the incident start on. Both answers sum to the same daily totals.
@@ -1379,7 +1387,7 @@ def _describe(factory: ClientFactory, artefact: Artefact) -> datetime | None:
     elif kind == "AWS::S3::Bucket":
         factory.client("s3", region).head_bucket(Bucket=ident)
     elif kind == "AWS::CloudTrail::Trail":
-        factory.client("cloudtrail", region).get_trail(Name=ident)["Trail"]
+        factory.client("cloudtrail", region).get_trail(Name=artefact.name)["Trail"]
     elif kind == "AWS::GuardDuty::Detector":
         factory.client("guardduty", region).get_detector(DetectorId=ident)
     else:

@@ -81,7 +81,8 @@ def sweep(
             cls().collect(ctx)
         except (ClientError, BotoCoreError) as exc:
             kind = classify_error(exc)
-            operation = getattr(exc, "operation_name", None) or cls.name
+            last = factory.last_call()
+            operation = getattr(exc, "operation_name", None) or (last.iam_action if last else cls.name)
             if kind is ErrorKind.NOT_ENABLED and region != GLOBAL:
                 with lock:
                     not_enabled.add(region)
