@@ -54,13 +54,17 @@ import boto3
 import botocore
 from botocore.config import Config
 
+# The collectors register in the order of these imports, and the sweep submits its tasks in that
+# order: import them exactly as the CLI does (awsrespond.triage first), not via inventory.iam.
+from awsrespond.triage import TriageOptions, run_triage
+
+# isort: split
 from awsrespond.aws.clients import ClientFactory
 from awsrespond.aws.identity import whoami
 from awsrespond.case.workspace import Case
 from awsrespond.emulator.server import isolated_session
 from awsrespond.inventory import iam as iam_inventory
 from awsrespond.inventory.base import CollectContext, Collector, registry
-from awsrespond.triage import TriageOptions, run_triage
 
 HOST = "127.0.0.1"
 AMI = "ami-12345678"  # moto runs instances from an AMI it does not know (no default AMIs loaded)
@@ -270,6 +274,12 @@ class Run:
     tasks: list[dict[str, Any]] = field(default_factory=list)  # with --profile only
     call_times: dict[str, list[float]] = field(default_factory=dict)  # with --profile only
     run_triage_started_s: float = 0.0  # after the factory, whoami and the case
+    sequence: list[tuple[str, str | None, str]] = field(default_factory=list)  # with --profile only
+    client_seconds: list[float] = field(default_factory=list)  # with --profile: getting clients, wall and CPU
+    evidence_seconds: list[float] = field(default_factory=list)  # with --profile: evidence puts, wall, CPU, count
+
+
+_TASK = threading.local()  # the collector task a sweep thread is running (profiling run only)
 
 
 @dataclass
@@ -277,12 +287,20 @@ class TimedFactory(ClientFactory):
     """A ClientFactory that also records how long each API call takes (profiling run only)."""
 
     durations: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list), init=False)
+    # ClientFactory.client (creating a client on first use, waiting for the factory's lock): wall, CPU
+    client_seconds: list[float] = field(default_factory=lambda: [0.0, 0.0], init=False)
+    # every call in order: (thread, collector task or None, service:operation)
+    sequence: list[tuple[str, str | None, str]] = field(default_factory=list, init=False)
     _local: threading.local = field(default_factory=threading.local, init=False, repr=False)
     _timed: set[int] = field(default_factory=set, init=False, repr=False)
 
     def client(self, service: str, region: str | None = None) -> Any:
+        wall, cpu = time.perf_counter(), time.thread_time()
         created = super().client(service, region)
+        wall, cpu = time.perf_counter() - wall, time.thread_time() - cpu
         with self._lock:
+            self.client_seconds[0] += wall
+            self.client_seconds[1] += cpu
             fresh = id(created) not in self._timed
             self._timed.add(id(created))
         if fresh:
@@ -290,14 +308,35 @@ class TimedFactory(ClientFactory):
             created.meta.events.register("after-call", self._stop)
         return created
 
-    def _start(self, **_: Any) -> None:
+    def _start(self, model: Any, **_: Any) -> None:
         self._local.started = time.perf_counter()
+        action = f"{model.service_model.signing_name or model.service_model.endpoint_prefix}:{model.name}"
+        with self._lock:
+            self.sequence.append((threading.current_thread().name, getattr(_TASK, "name", None), action))
 
     def _stop(self, model: Any, **_: Any) -> None:
         elapsed = time.perf_counter() - self._local.started
         with self._lock:
             self.durations[f"{model.service_model.signing_name or model.service_model.endpoint_prefix}:"
                            f"{model.name}"].append(elapsed)
+
+
+def time_evidence(case: Case, into: list[float]) -> None:
+    """Count the wall and CPU seconds of every EvidenceStore.put of ``case`` into ``into``."""
+    put = case.evidence.put
+    lock = threading.Lock()
+
+    def timed_put(**kwargs: Any) -> Any:
+        wall, cpu = time.perf_counter(), time.thread_time()
+        try:
+            return put(**kwargs)
+        finally:
+            with lock:
+                into[0] += time.perf_counter() - wall
+                into[1] += time.thread_time() - cpu
+                into[2] += 1
+
+    case.evidence.put = timed_put  # type: ignore[method-assign]
 
 
 @contextmanager
@@ -309,9 +348,11 @@ def timed_collectors(origin: float, into: list[dict[str, Any]]) -> Iterator[None
     def wrap(cls: type[Collector]) -> type[Collector]:
         def collect(self: Collector, ctx: CollectContext) -> None:
             begun = time.perf_counter()
+            _TASK.name = f"{cls.name}@{ctx.region}"
             try:
                 cls.collect(self, ctx)
             finally:
+                _TASK.name = None
                 with lock:
                     into.append({"collector": cls.name, "region": ctx.region,
                                  "start": begun - origin, "end": time.perf_counter() - origin,
@@ -333,6 +374,7 @@ def triage_once(endpoint: str, workers: int, since: datetime, *, sequential: boo
     Only that is timed (and, with ``cpu``, its CPU use measured); removing the case afterwards is not.
     """
     tasks: list[dict[str, Any]] = []
+    evidence_seconds = [0.0, 0.0, 0]
     saved_key_workers = iam_inventory._KEY_WORKERS
     with tempfile.TemporaryDirectory(prefix="awsrespond-bench-") as tmp:
         try:
@@ -346,6 +388,8 @@ def triage_once(endpoint: str, workers: int, since: datetime, *, sequential: boo
                     factory = factory_cls(session=session, endpoint_url=endpoint)
                     identity = whoami(factory)
                     case = Case.create(Path(tmp) / "case", account_id=identity.account_id, caller_arn=identity.arn)
+                    if profile:
+                        time_evidence(case, evidence_seconds)
                     sweep_started = time.perf_counter()
                     result = run_triage(factory, identity, case, TriageOptions(since=since, max_workers=workers))
                     wall = time.perf_counter() - started
@@ -362,7 +406,10 @@ def triage_once(endpoint: str, workers: int, since: datetime, *, sequential: boo
         by_operation=dict(sorted(Counter(c.iam_action for c in factory.calls).items())),
         tasks=tasks,
         call_times=dict(factory.durations) if isinstance(factory, TimedFactory) else {},
+        sequence=list(factory.sequence) if isinstance(factory, TimedFactory) else [],
         run_triage_started_s=sweep_started - started,
+        client_seconds=list(factory.client_seconds) if isinstance(factory, TimedFactory) else [],
+        evidence_seconds=evidence_seconds,
     )
 
 
@@ -401,6 +448,8 @@ def measure_size(instances: int, users: int, latency_ms: float, runs: int, worke
         cpus: dict[int, list[dict[str, float]]] = {w: [] for w in workers}
         floors: list[float] = []
         floor_cpus: list[dict[str, float]] = []
+        direct: list[float] = []
+        direct_cpus: list[dict[str, float]] = []
         loads: list[float] = []
         calls: set[int] = set()
         proxied: set[int] = set()
@@ -412,6 +461,11 @@ def measure_size(instances: int, users: int, latency_ms: float, runs: int, worke
                 floors.append(floor.wall_s)
                 floor_cpus.append(cpu.spent)
                 calls.add(floor.api_calls)
+                # The same workers straight against moto: what the run costs with no latency at all.
+                parallel = triage_once(moto_url, workers[0], since, cpu=cpu)
+                direct.append(parallel.wall_s)
+                direct_cpus.append(cpu.spent)
+                calls.add(parallel.api_calls)
             if round_no < runs:
                 for w in workers:
                     before = proxy_requests(proxy_url)
@@ -422,7 +476,8 @@ def measure_size(instances: int, users: int, latency_ms: float, runs: int, worke
                     calls.add(run.api_calls)
                     reference = reference or run
             log(f"{tag} round {round_no + 1} (load {loads[-1]:.2f}): "
-                + (f"floor {floors[-1]:.2f} s " if round_no < floor_runs else "")
+                + (f"floor {floors[-1]:.2f} s, w{workers[0]} 0 ms {direct[-1]:.2f} s, "
+                   if round_no < floor_runs else "")
                 + " ".join(f"w{w} {walls[w][-1]:.2f} s" for w in workers if round_no < runs))
         profiled = triage_once(proxy_url, workers[0], since, profile=True) if profile else None
     assert reference is not None
@@ -472,12 +527,62 @@ def measure_size(instances: int, users: int, latency_ms: float, runs: int, worke
             "per_call_ms": round(floor_median / api_calls * 1000, 2) if floors else None,
             "cpu_s": _cpu_medians(floor_cpus),
         },
+        f"no_latency_w{workers[0]}": {
+            "median_wall_s": round(median(direct), 3),
+            "runs_s": [round(x, 3) for x in direct],
+            "cpu_s": _cpu_medians(direct_cpus),
+        },
         "latency_ms": latency_ms,
         "workers": results,
     }
     if profiled is not None:
         summary["profile"] = profile_summary(profiled, latency_ms)
+        summary["latency_model"] = latency_model(profiled, seeded.regions_enabled, latency_ms / 1000.0, workers)
     return summary
+
+
+def _makespan(durations: list[float], workers: int) -> float:
+    """Finish time of ``durations`` run in order on a FIFO pool of ``workers`` (list scheduling)."""
+    free = [0.0] * max(1, min(workers, len(durations)))
+    for duration in durations:
+        slot = free.index(min(free))
+        free[slot] += duration
+    return max(free) if durations else 0.0
+
+
+def latency_model(run: Run, regions: list[str], latency_s: float, workers: list[int]) -> dict[str, Any]:
+    """The wall time the sweep's structure allows when every call costs exactly the latency and
+    nothing else (no CPU, infinitely fast emulator): the calls each task makes one after the other,
+    the IAM task's per-user chains on its nested pool, the tasks on a FIFO pool in submission order.
+    Also the same with the tasks submitted longest first (the IAM task first)."""
+    own: Counter[str] = Counter()
+    serial_before = 0
+    chains: list[int] = []
+    for thread, task, action in run.sequence:
+        if thread.startswith("iam-keys"):  # the IAM collector's nested per-user pool
+            if action == "iam:ListAccessKeys" or not chains:
+                chains.append(0)
+            chains[-1] += 1
+        elif task is None:
+            serial_before += 1  # whoami and DescribeRegions, before the sweep
+        else:
+            own[task] += 1
+    order = {name: i for i, name in enumerate(registry)}
+    region_order = {r: i for i, r in enumerate(regions)}
+    tasks = sorted(own, key=lambda t: (order[t.split("@")[0]], region_order.get(t.split("@")[1], -1)))
+    nested = _makespan([n * latency_s for n in chains], iam_inventory._KEY_WORKERS)
+    durations = {t: own[t] * latency_s + (nested if t.startswith("iam@") else 0.0) for t in tasks}
+    fifo = [durations[t] for t in tasks]
+    longest_first = sorted(fifo, reverse=True)
+    before = serial_before * latency_s
+    return {
+        "calls_before_sweep": serial_before,
+        "iam_task_s": round(durations.get("iam@global", 0.0), 3),
+        "iam_per_user_chains": len(chains),
+        "longest_regional_task_s": round(max(d for t, d in durations.items() if not t.endswith("@global")), 3),
+        "model_wall_s": {str(w): round(before + _makespan(fifo, w), 3) for w in workers},
+        "model_wall_longest_first_s": {str(w): round(before + _makespan(longest_first, w), 3) for w in workers},
+    }
 
 
 def profile_summary(run: Run, latency_ms: float) -> dict[str, Any]:
@@ -505,9 +610,16 @@ def profile_summary(run: Run, latency_ms: float) -> dict[str, Any]:
         for op, times in sorted(run.call_times.items(), key=lambda kv: -sum(kv[1]))
     }
     all_times = [t for times in run.call_times.values() for t in times]
+    regional_end = max(t["end"] for t in run.tasks if t["region"] != "global")
     return {
         "wall_s": round(run.wall_s, 3),
         "run_triage_started_s": round(run.run_triage_started_s, 3),
+        "last_regional_task_end_s": round(regional_end, 3),
+        "after_sweep_s (judge, store)": round(run.wall_s - max(t["end"] for t in run.tasks), 3),
+        "client_factory_s": {"wall_summed_over_threads": round(run.client_seconds[0], 3),
+                             "cpu": round(run.client_seconds[1], 3)},
+        "evidence_put_s": {"wall_summed_over_threads": round(run.evidence_seconds[0], 3),
+                           "cpu": round(run.evidence_seconds[1], 3), "files": int(run.evidence_seconds[2])},
         "sweep_first_task_start_s": round(min(t["start"] for t in run.tasks), 3),
         "sweep_last_task_end_s": round(max(t["end"] for t in run.tasks), 3),
         "mean_call_ms": round(1000 * statistics.mean(all_times), 1),
@@ -576,7 +688,11 @@ def main(argv: list[str] | None = None) -> int:
     floor_runs = args.runs if args.floor_runs is None else args.floor_runs
 
     total_started = time.perf_counter()
-    summary: dict[str, Any] = {"machine": machine(), "command": " ".join([Path(sys.executable).name, *sys.argv])}
+    summary: dict[str, Any] = {
+        "machine": machine(),
+        "command": " ".join([Path(sys.executable).name, *sys.argv]),
+        "collector_order": list(registry),  # the order the sweep submits its tasks in (as in the CLI)
+    }
     sizes: list[dict[str, Any]] = []
     for instances, users in sorted(set(args.scale)):
         sizes.append(measure_size(instances, users, args.latency_ms, args.scale_runs, args.workers[:1],

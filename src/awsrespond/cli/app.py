@@ -25,6 +25,7 @@ app = typer.Typer(
 )
 app.command("triage")(triage_cmd.triage)
 app.command("baseline")(triage_cmd.baseline)
+app.command("policy")(triage_cmd.policy)
 app.command("emulator")(emulator_cmd.emulator)
 app.command("demo")(emulator_cmd.demo)
 

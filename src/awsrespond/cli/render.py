@@ -10,7 +10,7 @@ from rich.text import Text
 from awsrespond.cli.ui import SEVERITY_STYLE, Ui, safe
 from awsrespond.coverage import GapKind
 from awsrespond.findings import Finding, Severity
-from awsrespond.textsafe import one_line
+from awsrespond.textsafe import one_line, strip_control
 from awsrespond.timeutil import iso
 from awsrespond.triage import TriageResult
 
@@ -31,21 +31,22 @@ def triage_summary(ui: Ui, result: TriageResult, case_path: str) -> None:
         group = [f for f in result.findings if f.severity is severity]
         if not group:
             continue
-        table = Table(title=Text(f"{severity.value.upper()} ({len(group)})", style=SEVERITY_STYLE[severity.value]),
-                      title_justify="left", show_lines=False, expand=False)
-        table.add_column("what")
-        table.add_column("resource", overflow="fold")
-        table.add_column("region")
-        table.add_column("why", overflow="fold")
+        out.print()
+        out.print(Text(f"{severity.value.upper()} ({len(group)})", style=SEVERITY_STYLE[severity.value]))
+        table = Table(box=None, show_header=False, pad_edge=False, expand=False, padding=(0, 2, 0, 0))
+        table.add_column("resource", overflow="fold", ratio=2)
+        table.add_column("region", no_wrap=True)
+        table.add_column("finding", overflow="fold", ratio=3)
         for finding in group:
             reasons = "; ".join(str(r) for r in finding.details.get("reasons", []))
-            table.add_row(
-                safe(finding.title),
-                safe(_resource_label(finding)),
-                safe(finding.resource.region),
-                safe(one_line(f"[{finding.classification.value}] {reasons}", 200)),
-            )
+            what = Text(finding.title)
+            what.append(f"  [{finding.classification.value}]", style="dim")
+            if reasons:
+                what.append("\n")
+                what.append(strip_control(one_line(reasons, 300)), style="dim")
+            table.add_row(safe(_resource_label(finding)), safe(finding.resource.region), what)
         out.print(table)
+    out.print()
     _coverage(ui, result)
     for note in result.notes:
         ui.warn(note)
@@ -57,8 +58,11 @@ def triage_summary(ui: Ui, result: TriageResult, case_path: str) -> None:
 
 
 def _resource_label(finding: Finding) -> str:
-    label = f"{finding.resource.type.split('::')[-1]} {one_line(finding.resource.id, 80)}"
-    name = finding.details.get("name")
+    kind = finding.resource.type.split("::")[-1]
+    rid, name = finding.resource.id, finding.details.get("name")
+    if rid.startswith("arn:") and name:  # the ARN is in the JSON; a person needs the name
+        return f"{kind} {one_line(name, 80)}"
+    label = f"{kind} {one_line(rid, 80)}"
     return f"{label} ({one_line(name, 60)})" if name else label
 
 

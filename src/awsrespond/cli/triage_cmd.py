@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import tempfile
 from pathlib import Path
 from typing import Annotated
@@ -19,6 +20,7 @@ from awsrespond.detect.baseline import baseline_from_inventory, dump_baseline, l
 from awsrespond.inventory import collectors as _collectors  # noqa: F401
 from awsrespond.inventory.base import registry
 from awsrespond.inventory.sweep import sweep
+from awsrespond.policies import readonly_policy_document
 from awsrespond.timeutil import iso, now_utc, parse_instant
 from awsrespond.triage import TriageOptions, TriageResult, run_triage
 
@@ -131,4 +133,10 @@ def baseline(
         if gap.partial:
             ui.warn(safe(f"{gap.scope} in {gap.region}: {gap.message}"))
     ui.info(safe(f"Baseline written to {output}: review it and remove anything that is not yours."))
+    return EXIT_OK
+
+
+def policy() -> int:
+    """Print the least-privilege IAM policy that triage needs (read-only: Describe/List/Get only)."""
+    Ui().json(json.dumps(readonly_policy_document(), indent=2))
     return EXIT_OK

@@ -541,8 +541,15 @@ def _doc_ip(rng: random.Random, network: str) -> str:
 
 
 def _accelerated(rng: random.Random) -> str:
+    """A type worth mining on: the larger sizes of a random accelerated family."""
     family = rng.choice(ACCELERATED_FAMILIES)
-    return rng.choice(ACCELERATED_TYPES[family])
+    sizes = ACCELERATED_TYPES[family]
+    large = [t for t in sizes if hourly_price(t) >= 3.5] or list(sizes)
+    return rng.choice(large)
+
+
+def _count(rng: random.Random, instance_type: str) -> int:
+    return rng.randint(1, 3) if hourly_price(instance_type) >= 10 else rng.randint(2, 6)
 
 
 def generate_scenario(seed: int) -> Scenario:
@@ -593,18 +600,20 @@ def generate_scenario(seed: int) -> Scenario:
         kp_regions.append(primary)
     instance_regions = list(attack_regions) + ([primary] if sg_region == primary else [])
     protected = rng.choice(attack_regions)
-    instances = [
-        AttackerInstances(
-            region=region,
-            instance_type=_accelerated(rng),
-            count=rng.randint(1, 4),
-            termination_protection=region == protected or rng.random() < 0.25,
-            security_group=region == sg_region,
-            key_pair=region in kp_regions,
-            name=rng.choice((None, "miner", "worker", "gpu-node", "ml-training")),
+    instances = []
+    for region in instance_regions:
+        instance_type = _accelerated(rng)
+        instances.append(
+            AttackerInstances(
+                region=region,
+                instance_type=instance_type,
+                count=_count(rng, instance_type),
+                termination_protection=region == protected or rng.random() < 0.25,
+                security_group=region == sg_region,
+                key_pair=region in kp_regions,
+                name=rng.choice((None, "miner", "worker", "gpu-node", "ml-training")),
+            )
         )
-        for region in instance_regions
-    ]
     spot_regions = rng.sample(attack_regions, rng.randint(1, min(2, len(attack_regions))))
     spot_requests = [
         SpotRequest(
@@ -659,6 +668,6 @@ def generate_scenario(seed: int) -> Scenario:
         baseline=baseline,
         attacker=attacker,
         cost=CostProfile(
-            baseline_daily_usd=round(rng.uniform(15, 120), 2), incident_hours=rng.choice((6.0, 12.0, 20.0))
+            baseline_daily_usd=round(rng.uniform(10, 45), 2), incident_hours=rng.choice((20.0, 22.0, 24.0))
         ),
     )

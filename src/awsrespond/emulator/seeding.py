@@ -1281,7 +1281,9 @@ _UNTIMED = frozenset(
 )
 
 
-def check_seeded(server: EmulatorServer, scenario: Scenario, seeded: SeededScenario) -> list[str]:
+def check_seeded(
+    server: EmulatorServer, scenario: Scenario, seeded: SeededScenario, *, factory: ClientFactory | None = None
+) -> list[str]:
     """What is wrong with a seeded scenario (empty when every invariant holds).
 
     Checks that every artefact exists as described, creation times fall on the right side of T
@@ -1290,7 +1292,7 @@ def check_seeded(server: EmulatorServer, scenario: Scenario, seeded: SeededScena
     """
     problems: list[str] = []
     start = seeded.incident_start
-    factory = server.factory()
+    factory = factory or server.factory()
     iam = factory.client("iam")
     for attacker, artefacts in ((True, seeded.attacker_artefacts), (False, seeded.legitimate_artefacts)):
         for artefact in artefacts:
@@ -1446,7 +1448,7 @@ def seed(server: EmulatorServer, scenario: Scenario, *, clock: Clock | None = No
         termination_protected=run.protected_instances,
         spot_instances=run.spot_instances,
     )
-    problems = check_seeded(server, scenario, seeded)
+    problems = check_seeded(server, scenario, seeded, factory=run.admin_factory)
     if problems:
         raise AwsRespondError(f"scenario {scenario.name} did not seed as specified: " + "; ".join(problems))
     return seeded

@@ -31,6 +31,7 @@ from botocore.config import Config
 from botocore.configprovider import BOTOCORE_DEFAUT_SESSION_VARIABLES
 from botocore.exceptions import BotoCoreError, ClientError
 from botocore.loaders import Loader
+from moto.iam.models import AWSManagedPolicy, ManagedPolicy, iam_backends
 from moto.server import ThreadedMotoServer
 
 from awsrespond.aws.clients import DEFAULT_REGION, ClientFactory
@@ -55,17 +56,15 @@ UNSET_ENV_VARS = (
 the fake credentials, and a leftover session token would be sent along with the fake key."""
 
 # moto reads these from os.environ while it creates a backend (lazily, per region), so they are set
-# for the life of the server and the state is reset after setting them:
-# - no default AMIs: otherwise every region holds ~1,300 snapshots owned by the emulator account
-#   (noise for triage) and the first EC2 call per region takes seconds;
-# - AWS managed policies loaded: scenarios attach arn:aws:iam::aws:policy/AdministratorAccess, which
-#   moto rejects as nonexistent without it.
-_MOTO_ENV = {
-    "MOTO_EC2_LOAD_DEFAULT_AMIS": "false",
-    "MOTO_IAM_LOAD_MANAGED_POLICIES": "true",
-}
-# moto answers every request from this account when it is set, which would defeat verify().
-_MOTO_ENV_REMOVED = ("MOTO_ACCOUNT_ID",)
+# for the life of the server and the state is reset after setting them. No default AMIs: otherwise
+# every region holds ~1,300 snapshots owned by the emulator account (noise for triage) and the first
+# EC2 call per region takes seconds.
+_MOTO_ENV = {"MOTO_EC2_LOAD_DEFAULT_AMIS": "false"}
+# MOTO_ACCOUNT_ID: moto answers every request as that account, which would defeat verify().
+# MOTO_IAM_LOAD_MANAGED_POLICIES: moto would load the ~1,600 AWS managed policies into each of six
+# partitions, on every reset and again on the first request after it (~4 s each time); the server
+# installs them into the aws partition of the emulator account only (_install_aws_managed_policies).
+_MOTO_ENV_REMOVED = ("MOTO_ACCOUNT_ID", "MOTO_IAM_LOAD_MANAGED_POLICIES")
 
 _loader_lock = threading.Lock()
 
@@ -177,6 +176,30 @@ def verify_emulator(endpoint_url: str, *, account_id: str = EMULATOR_ACCOUNT_ID)
             f"emulator at {endpoint_url} answered as account {answered!r}, expected {account_id}; refusing"
         )
     return factory
+
+
+@functools.cache
+def _aws_managed_policy_data() -> dict[str, Any]:
+    # Imported when first needed: the module is one 4.7 MB string and takes a second to import.
+    from moto.iam.aws_managed_policies import aws_managed_policies_data  # noqa: PLC0415
+
+    data: dict[str, Any] = json.loads(aws_managed_policies_data)
+    return data
+
+
+def _install_aws_managed_policies(account_id: str) -> None:
+    """Give the emulator account the AWS managed policies (AdministratorAccess, ...), as real IAM has.
+
+    What ``MOTO_IAM_LOAD_MANAGED_POLICIES`` does, for the one partition the emulator serves; this
+    reaches into moto's IAM backend, which is what that switch sets up.
+    """
+    backend = iam_backends[account_id]["aws"]
+    policies: list[ManagedPolicy] = [
+        AWSManagedPolicy.from_data(name, account_id, backend.region_name, data)
+        for name, data in _aws_managed_policy_data().items()
+    ]
+    backend.aws_managed_policies = policies
+    backend.managed_policies.update({policy.arn: policy for policy in policies})
 
 
 def _post_json(url: str, body: Any) -> None:
@@ -307,8 +330,9 @@ class EmulatorServer:
         return port
 
     def reset(self) -> None:
-        """Forget every resource (moto's whole in-process state)."""
+        """Forget every resource (moto's whole in-process state), back to an empty account."""
         _post_json(f"{self.endpoint_url}/moto-api/reset", {})
+        _install_aws_managed_policies(self.account_id)
 
     def post_moto_api(self, path: str, body: Any) -> None:
         """POST to moto's own API (``/moto-api/...``) on this server, e.g. to queue results."""
