@@ -27,7 +27,9 @@ def seeded() -> Iterator[tuple[EmulatorServer, SeededScenario]]:
         yield server, result
 
 
-def awsrespond(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+def awsrespond(
+    *args: str, env: dict[str, str] | None = None, cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
     full_env = {**os.environ, **(env or {})}
     return subprocess.run([sys.executable, "-m", "awsrespond", *args], capture_output=True, text=True,
                           env=full_env, cwd=cwd, timeout=300, check=False)
