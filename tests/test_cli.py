@@ -93,3 +93,39 @@ def test_unreachable_endpoint_is_a_clear_fatal_error(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert "GetCallerIdentity" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_demo_runs_end_to_end_and_says_where_the_case_is(tmp_path: Path) -> None:
+    # A hostile environment must not redirect the demo anywhere: it only talks to its own emulator.
+    result = awsrespond("demo", "--quiet", cwd=tmp_path,
+                        env={"AWS_PROFILE": "does-not-exist", "AWS_ENDPOINT_URL": "http://198.51.100.1:9",
+                             "PYTHONPATH": str(Path(__file__).resolve().parents[1] / "src")})
+    assert result.returncode == 0, result.stderr[-3000:]
+    cases = list((tmp_path / "cases").glob("*/findings.json"))
+    assert len(cases) == 1
+    assert str(cases[0].parent.relative_to(tmp_path)) in result.stdout
+    document = json.loads(cases[0].read_text())
+    assert any(f["severity"] == "critical" for f in document["findings"])
+
+
+def test_emulator_command_serves_a_seeded_account(tmp_path: Path) -> None:
+    process = subprocess.Popen([sys.executable, "-m", "awsrespond", "emulator", "--port", "0",
+                                "--scenario", "random:5"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True, env={**os.environ, "COLUMNS": "200"})
+    try:
+        assert process.stdout is not None
+        lines: list[str] = []
+        for line in process.stdout:
+            lines.append(line)
+            if "Press Ctrl-C" in line:
+                break
+        text = "".join(lines)
+        endpoint = next(w for w in text.split() if w.startswith("http://127.0.0.1:"))
+        since = next(line.split("=", 1)[1].strip() for line in lines if line.startswith("Incident start T"))
+        result = awsrespond("triage", "--endpoint-url", endpoint, "--since", since, "--format", "json",
+                            "--case", str(tmp_path / "c"))
+        assert result.returncode == 1, result.stderr
+        assert json.loads(result.stdout)["findings"]
+    finally:
+        process.terminate()
+        process.wait(timeout=30)

@@ -9,6 +9,8 @@ from rich.console import Console
 
 from awsrespond.aws.identity import CallerIdentity
 from awsrespond.cli.render import triage_summary
+from awsrespond.cli.triage_cmd import exit_code
+from awsrespond.coverage import CoverageGap, GapKind
 from awsrespond.cli.ui import Ui
 from awsrespond.findings import Classification, Finding, ResourceRef, Severity
 from awsrespond.inventory.base import Inventory
@@ -49,3 +51,24 @@ def test_summary_prints_hostile_values_literally() -> None:
     assert MARKUP in plain
     assert "\x07" not in printed and "]8;;http://evil" not in printed and "\x9b" not in printed
     assert "\x1b[31m" + "red" not in printed  # the attacker's colour code never reaches the terminal
+
+
+def _result(findings: list[Finding], gaps: list[CoverageGap]) -> TriageResult:
+    now = datetime(2026, 11, 28, tzinfo=UTC)
+    return TriageResult(identity=CallerIdentity(account_id="1", arn="a", user_id="u", alias=None),
+                        findings=findings, inventory=Inventory(), coverage=gaps, regions=[], not_enabled=[],
+                        since=None, started=now, finished=now, api_calls=0)
+
+
+def test_exit_codes() -> None:
+    posture = Finding(id="p", rule="guardduty-off", title="t", severity=Severity.LOW,
+                      classification=Classification.POSTURE,
+                      resource=ResourceRef(type="AWS::GuardDuty::Detector", id="x", region="global"))
+    suspect = posture.model_copy(update={"classification": Classification.SUSPECT})
+    denied = CoverageGap(kind=GapKind.ACCESS_DENIED, scope="ec2.instances (DescribeInstances)", region="eu-west-1",
+                         message="UnauthorizedOperation")
+    not_enabled = CoverageGap(kind=GapKind.NOT_ENABLED, scope="region", region="me-south-1", message="")
+    assert exit_code(_result([posture], [not_enabled]), strict=True) == 0
+    assert exit_code(_result([suspect], []), strict=False) == 1
+    assert exit_code(_result([posture], [denied]), strict=False) == 0
+    assert exit_code(_result([suspect], [denied]), strict=True) == 3

@@ -47,6 +47,7 @@ def emulator(scenario: ScenarioName = DEFAULT_SCENARIO, port: Port = 4566) -> in
     ui = Ui()
     chosen = pick_scenario(scenario)
     with EmulatorServer(port=port) as server:
+        server.verify()
         seeded = seed(server, chosen)
         out = ui.out
         out.print(safe(f"Emulator: {server.endpoint_url} (account {server.account_id}), "
@@ -76,6 +77,7 @@ def demo(
     with EmulatorServer(port=0) as server:
         ui.info(safe(f"Starting the embedded AWS emulator at {server.endpoint_url} and seeding "
                      f"scenario {chosen.name}"))
+        server.verify()
         seeded = seed(server, chosen)
         factory = server.factory()
         identity = whoami(factory)
