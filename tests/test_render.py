@@ -10,8 +10,8 @@ from rich.console import Console
 from awsrespond.aws.identity import CallerIdentity
 from awsrespond.cli.render import triage_summary
 from awsrespond.cli.triage_cmd import exit_code
-from awsrespond.coverage import CoverageGap, GapKind
 from awsrespond.cli.ui import Ui
+from awsrespond.coverage import CoverageGap, GapKind
 from awsrespond.findings import Classification, Finding, ResourceRef, Severity
 from awsrespond.inventory.base import Inventory
 from awsrespond.textsafe import strip_control
