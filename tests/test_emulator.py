@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import socket
+import subprocess
+import sys
 from collections import Counter
 from collections.abc import Iterator
 from datetime import datetime, timedelta
@@ -38,7 +41,8 @@ from awsrespond.timeutil import coerce_instant
 pytestmark = pytest.mark.server
 
 GENERATED_SEEDS = (3, 17, 2024)
-CASES: tuple[str | int, ...] = (*list_scenarios(), *GENERATED_SEEDS)
+# The default scenario and generated ones; the other shipped scenarios are seeded by the triage tests.
+CASES: tuple[str | int, ...] = (DEFAULT_SCENARIO, *GENERATED_SEEDS)
 KEY_PATTERN = re.compile(
     r"^AWSLogs/(?P<acct>\d{12})/CloudTrail/(?P<region>[a-z0-9-]+)/(?P<y>\d{4})/(?P<m>\d{2})/(?P<d>\d{2})/"
     r"(?P=acct)_CloudTrail_(?P=region)_(?P<stamp>\d{8}T\d{4}Z)_[A-Za-z0-9]{16}\.json\.gz$"
@@ -164,6 +168,50 @@ def test_factory_ignores_hostile_environment(
     assert "X-Amz-Security-Token" not in headers
     assert factory.client("iam").list_users()["Users"] is not None
     server.verify()
+
+
+_HOSTILE_SERVER_SCRIPT = """
+from botocore.exceptions import ClientError
+from awsrespond.emulator import EmulatorServer
+with EmulatorServer() as server:
+    factory = server.factory("eu-west-1")
+    factory.client("s3", "eu-west-1").create_bucket(
+        Bucket="trail-logs-x", CreateBucketConfiguration={"LocationConstraint": "eu-west-1"}
+    )
+    factory.client("cloudtrail", "eu-west-1").create_trail(Name="trail-x", S3BucketName="trail-logs-x")
+    assert factory.client("ec2", "eu-west-1").describe_regions()["Regions"]
+    try:
+        factory.client("iam").get_user(UserName="nobody")
+    except ClientError as exc:
+        print(exc.response["Error"]["Code"])
+"""
+
+
+def test_server_side_survives_hostile_environment(tmp_path: Path) -> None:
+    """moto's own code reads the process environment (profiles, config files) to list regions and to
+    format errors: a server started where AWS_PROFILE names no profile must still answer."""
+    config = tmp_path / "config"
+    config.write_text("this is [not an ini file\n")
+    env = {
+        **os.environ,
+        "AWS_PROFILE": "does-not-exist",
+        "AWS_CONFIG_FILE": str(config),
+        "AWS_SHARED_CREDENTIALS_FILE": str(config),
+        # Loopback but closed: if these were honoured the calls would fail, without leaving the machine.
+        "AWS_ENDPOINT_URL": "http://127.0.0.2:9",
+        "HTTPS_PROXY": "http://127.0.0.2:9",
+        "HTTP_PROXY": "http://127.0.0.2:9",
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", _HOSTILE_SERVER_SCRIPT],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.strip() == "NoSuchEntity"
 
 
 def test_env_points_the_cli_at_the_emulator(server: EmulatorServer) -> None:

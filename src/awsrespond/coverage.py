@@ -6,6 +6,8 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict
 
+from awsrespond.aws.errors import ErrorKind
+
 
 class GapKind(StrEnum):
     NOT_ENABLED = "not-enabled"  # the region is not enabled for the account
@@ -30,3 +32,18 @@ class CoverageGap(BaseModel):
     def partial(self) -> bool:
         """A gap that means results may be incomplete (as opposed to a known limitation)."""
         return self.kind not in (GapKind.NOT_ENABLED, GapKind.NOT_COLLECTED)
+
+
+_GAP_FOR_ERROR = {
+    ErrorKind.NOT_ENABLED: GapKind.NOT_ENABLED,
+    ErrorKind.ACCESS_DENIED: GapKind.ACCESS_DENIED,
+    ErrorKind.THROTTLED: GapKind.THROTTLED,
+    ErrorKind.UNREACHABLE: GapKind.UNREACHABLE,
+    ErrorKind.UNAVAILABLE: GapKind.UNAVAILABLE,
+    ErrorKind.ERROR: GapKind.ERROR,
+}
+
+
+def gap_kind(kind: ErrorKind) -> GapKind:
+    """The coverage gap an AWS error of this kind leaves."""
+    return _GAP_FOR_ERROR[kind]

@@ -15,6 +15,7 @@ import functools
 import io
 import json
 import random
+import re
 import string
 import time
 import uuid
@@ -31,6 +32,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import BaseModel, ConfigDict, SecretStr
 
 from awsrespond.aws.clients import ClientFactory
+from awsrespond.aws.errors import error_code
 from awsrespond.emulator.cloudtrail import (
     GLOBAL_EVENT_REGION,
     cloudtrail_record,
@@ -59,8 +61,6 @@ ADMIN_CONSOLE_USER_AGENT = (
     "Version/17.4 Safari/605.1.15"
 )
 SENSITIVE = "<sensitiveDataRemoved>"
-CE_SERVICE_QUERY_RESULT = 0
-CE_REGION_QUERY_RESULT = 1
 # today - 30 .. today: the billing collector's window (it asks for 30 days back, End exclusive).
 COST_DAYS = 31
 
@@ -181,8 +181,14 @@ class _Actor:
         try:
             result: dict[str, Any] = getattr(self.factory.client(service, region), xform_name(operation))(**arguments)
         except (ClientError, BotoCoreError) as exc:
+            hint = ""
+            if re.search(r"AlreadyExists|Duplicate", error_code(exc)):
+                hint = " (seed a fresh emulator, or reset it first)"
             raise AwsCallError(
-                f"seeding the scenario failed: {exc}", operation=f"{service}:{operation}", region=region
+                f"seeding the scenario failed: {exc}{hint}",
+                operation=f"{service}:{operation}",
+                region=region,
+                code=error_code(exc),
             ) from exc
         request_id = str(uuid.uuid4())
         elements = response(result) if response else None
@@ -206,9 +212,8 @@ class _Actor:
         return result
 
 
-def _ec2_response(result: dict[str, Any], **fields: Any) -> dict[str, Any]:
-    """EC2's response elements; ``requestId`` is replaced by the record's request id."""
-    del result
+def _ec2_response(**fields: Any) -> dict[str, Any]:
+    """EC2's response elements; :meth:`_Actor.call` fills ``requestId`` with the record's."""
     return {"requestId": "", **fields}
 
 
@@ -308,7 +313,6 @@ def _instances_element(result: dict[str, Any], account_id: str) -> dict[str, Any
             }
         )
     return _ec2_response(
-        result,
         reservationId=result.get("ReservationId"),
         ownerId=account_id,
         groupSet={},
@@ -765,7 +769,6 @@ class _Run:
                 "CreateSnapshot",
                 {"VolumeId": first_volume, "Description": description},
                 response=lambda r: _ec2_response(
-                    r,
                     snapshotId=r["SnapshotId"],
                     volumeId=r["VolumeId"],
                     status="pending",
@@ -788,7 +791,7 @@ class _Run:
             "CreateSecurityGroup",
             {"GroupName": name, "Description": description},
             request={"groupName": name, "groupDescription": description},
-            response=lambda r: _ec2_response(r, _return=True, groupId=r["GroupId"]),
+            response=lambda r: _ec2_response(_return=True, groupId=r["GroupId"]),
         )
         group_id: str = group["GroupId"]
         permissions = _permission_request(ports)
@@ -798,7 +801,7 @@ class _Run:
             "AuthorizeSecurityGroupIngress",
             {"GroupId": group_id, "IpPermissions": permissions},
             request={"groupId": group_id, "ipPermissions": _permissions_trail(permissions)},
-            response=lambda r: _ec2_response(r, _return=True, securityGroupRuleSet=_rule_set(r, self.account_id)),
+            response=lambda r: _ec2_response(_return=True, securityGroupRuleSet=_rule_set(r, self.account_id)),
         )
         return group_id
 
@@ -964,7 +967,6 @@ class _Run:
                 {"KeyName": pair.name},
                 request={"keyName": pair.name, "keyType": "rsa", "keyFormat": "pem"},
                 response=lambda r: _ec2_response(
-                    r,
                     keyName=r["KeyName"],
                     keyFingerprint=r.get("KeyFingerprint"),
                     keyPairId=r.get("KeyPairId"),
@@ -1034,7 +1036,7 @@ class _Run:
                     "ModifyInstanceAttribute",
                     {"InstanceId": instance_id, "DisableApiTermination": {"Value": True}},
                     request={"instanceId": instance_id, "disableApiTermination": {"value": True}},
-                    response=lambda r: _ec2_response(r, _return=True),
+                    response=lambda r: _ec2_response(_return=True),
                 )
                 self.protected_instances.append(instance_id)
 
@@ -1076,7 +1078,6 @@ class _Run:
                 "launchSpecification": trail_spec,
             },
             response=lambda r: _ec2_response(
-                r,
                 spotInstanceRequestSet={
                     "items": [
                         {

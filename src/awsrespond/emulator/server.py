@@ -6,7 +6,8 @@ config and credentials files, endpoint and proxy settings), and :func:`verify_em
 endpoint that is not a loopback address or whose STS does not answer with the emulator's account.
 
 moto keeps its state per Python process, not per server, so only one :class:`EmulatorServer` may run
-in a process at a time; starting one wipes whatever state moto had.
+in a process at a time; starting one wipes whatever state moto had. While it runs, the process
+environment is adjusted for moto (see ``_MOTO_ENV``) and restored when it stops.
 """
 
 from __future__ import annotations
@@ -59,12 +60,25 @@ the fake credentials, and a leftover session token would be sent along with the 
 # for the life of the server and the state is reset after setting them. No default AMIs: otherwise
 # every region holds ~1,300 snapshots owned by the emulator account (noise for triage) and the first
 # EC2 call per region takes seconds.
-_MOTO_ENV = {"MOTO_EC2_LOAD_DEFAULT_AMIS": "false"}
+# moto's own code also builds botocore sessions from the process environment (to list regions, to
+# format errors; getmoto/moto#5469): a profile that does not exist or a broken config file makes the
+# server answer 500. So while it runs, the process hides profiles and config files from it.
+_MOTO_ENV = {
+    "MOTO_EC2_LOAD_DEFAULT_AMIS": "false",
+    "AWS_CONFIG_FILE": os.devnull,
+    "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+}
 # MOTO_ACCOUNT_ID: moto answers every request as that account, which would defeat verify().
 # MOTO_IAM_LOAD_MANAGED_POLICIES: moto would load the ~1,600 AWS managed policies into each of six
 # partitions, on every reset and again on the first request after it (~4 s each time); the server
 # installs them into the aws partition of the emulator account only (_install_aws_managed_policies).
-_MOTO_ENV_REMOVED = ("MOTO_ACCOUNT_ID", "MOTO_IAM_LOAD_MANAGED_POLICIES")
+_MOTO_ENV_REMOVED = (
+    "MOTO_ACCOUNT_ID",
+    "MOTO_IAM_LOAD_MANAGED_POLICIES",
+    "AWS_PROFILE",
+    "AWS_DEFAULT_PROFILE",
+    "AWS_DATA_PATH",
+)
 
 _loader_lock = threading.Lock()
 

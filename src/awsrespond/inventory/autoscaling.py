@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from awsrespond.inventory.base import CollectContext, Collector, Item, collector
-from awsrespond.inventory.ec2 import all_pages, items_of, tags_of, when
+from awsrespond.inventory.helpers import all_pages, items_of, tags_of, when
 
 
 @collector

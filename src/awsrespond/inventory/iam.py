@@ -18,23 +18,15 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from awsrespond.aws.errors import classify_error, describe_error
-from awsrespond.coverage import GapKind
+from awsrespond.coverage import GapKind, gap_kind
 from awsrespond.detect.policy import as_document
 from awsrespond.findings import EvidenceRef
 from awsrespond.inventory.base import GLOBAL, CollectContext, Collector, Item, collector
+from awsrespond.inventory.helpers import tags_of
 from awsrespond.timeutil import coerce_instant, iso
 
 _REPORT_WAIT_SECONDS = 30.0
 _KEY_WORKERS = 8
-
-
-def _tags(raw: list[dict[str, str]] | None) -> dict[str, str]:
-    return {t["Key"]: t.get("Value", "") for t in raw or []}
-
-
-def _gap_kind(exc: BaseException) -> GapKind:
-    kind = classify_error(exc).value
-    return GapKind(kind) if kind in GapKind._value2member_map_ else GapKind.ERROR
 
 
 @collector
@@ -103,7 +95,7 @@ class IamCollector(Collector):
                 time.sleep(1.0)
             raw = iam.get_credential_report()
         except (ClientError, BotoCoreError) as exc:
-            ctx.gap(_gap_kind(exc), "iam:GetCredentialReport",
+            ctx.gap(gap_kind(classify_error(exc)), "iam:GetCredentialReport",
                     f"{describe_error(exc)}; password, MFA and root details are incomplete")
             return {}, None
         content = raw["Content"]
@@ -185,7 +177,7 @@ class IamCollector(Collector):
                         "permissions_boundary": (user.get("PermissionsBoundary") or {}).get(
                             "PermissionsBoundaryArn"
                         ),
-                        "tags": _tags(user.get("Tags")),
+                        "tags": tags_of(user),
                     },
                     evidence=refs,
                 )
@@ -277,7 +269,7 @@ class IamCollector(Collector):
                         "last_used_region": last.get("Region"),
                         "service_linked": path.startswith("/aws-service-role/"),
                         "sso_reserved": name.startswith("AWSReservedSSO_"),
-                        "tags": _tags(role.get("Tags")),
+                        "tags": tags_of(role),
                     },
                     evidence=[ref],
                 )

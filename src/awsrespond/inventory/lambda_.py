@@ -7,7 +7,7 @@ carries only their names.
 from __future__ import annotations
 
 from awsrespond.inventory.base import CollectContext, Collector, Item, collector
-from awsrespond.inventory.ec2 import all_pages, items_of, when
+from awsrespond.inventory.helpers import all_pages, items_of, when
 from awsrespond.timeutil import iso
 
 

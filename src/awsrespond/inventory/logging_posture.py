@@ -7,7 +7,7 @@ regions where nothing is configured.
 from __future__ import annotations
 
 from awsrespond.inventory.base import CollectContext, Collector, Item, collector
-from awsrespond.inventory.ec2 import SubCalls, all_pages, items_of, when, when_iso
+from awsrespond.inventory.helpers import SubCalls, all_pages, items_of, when, when_iso
 
 
 @collector

@@ -17,7 +17,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from awsrespond.aws.clients import ClientFactory
 from awsrespond.aws.errors import ErrorKind, classify_error, describe_error
 from awsrespond.case.workspace import EvidenceStore
-from awsrespond.coverage import CoverageGap, GapKind
+from awsrespond.coverage import CoverageGap, GapKind, gap_kind
 from awsrespond.inventory.base import GLOBAL, CollectContext, Collector, Inventory, registry
 from awsrespond.inventory.not_collected import not_collected_gaps
 
@@ -25,13 +25,6 @@ log = logging.getLogger(__name__)
 
 Progress = Callable[[str, str], None]  # (collector name, region) when a task ends
 
-_GAP_FOR_ERROR = {
-    ErrorKind.ACCESS_DENIED: GapKind.ACCESS_DENIED,
-    ErrorKind.THROTTLED: GapKind.THROTTLED,
-    ErrorKind.UNREACHABLE: GapKind.UNREACHABLE,
-    ErrorKind.UNAVAILABLE: GapKind.UNAVAILABLE,
-    ErrorKind.ERROR: GapKind.ERROR,
-}
 
 
 @dataclass
@@ -87,7 +80,7 @@ def sweep(
                 with lock:
                     not_enabled.add(region)
                 return
-            ctx.gap(_GAP_FOR_ERROR.get(kind, GapKind.ERROR), f"{cls.name} ({operation})", describe_error(exc))
+            ctx.gap(gap_kind(kind), f"{cls.name} ({operation})", describe_error(exc))
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             # An answer in a shape we did not expect (an API change, an emulator gap): report it
             # with its place and carry on with the other collectors.
