@@ -207,3 +207,12 @@ def test_policy_admin_and_trust_analysis() -> None:
     narrowed = analyse_trust({"Statement": [{"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "sts:AssumeRole",
                                              "Condition": {"StringEquals": {"aws:PrincipalOrgID": "o-1"}}}]})
     assert not narrowed.anyone
+
+
+def test_inline_admin_on_an_existing_principal_is_medium_posture() -> None:
+    admin_doc = {"Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
+    inv = inventory(*home(), item("AWS::IAM::User", "ci", inline_policies={"x": admin_doc}),
+                    item("AWS::IAM::Role", "r", inline_policies={"ok": {"Statement": []}}))
+    [finding] = [f for f in judge(inv, account_id=ACCOUNT, since=T) if f.rule == "iam-inline-admin"]
+    assert finding.resource.id == "ci" and finding.severity is Severity.MEDIUM
+    assert finding.details["inline_policies"] == ["x"]

@@ -237,3 +237,17 @@ def root(ctx: JudgeContext) -> None:
         if ctx.in_window(data.get("root_password_last_used")):
             ctx.emit("account-root-login-in-window", account,
                      details={"root_password_last_used": data.get("root_password_last_used")})
+
+
+@check(order=25)
+def inline_admin(ctx: JudgeContext) -> None:
+    """Attackers often give a leaked principal admin rights inline; such a policy has no date."""
+    for kind in ("AWS::IAM::User", "AWS::IAM::Role", "AWS::IAM::Group"):
+        for principal in ctx.inventory.of(kind):
+            if ctx.is_suspect(principal.type, principal.id) or principal.data.get("service_linked"):
+                continue
+            admin = sorted(name for name, doc in principal.data.get("inline_policies", {}).items()
+                           if is_admin_document(doc))
+            if admin:
+                ctx.emit("iam-inline-admin", principal, classification=Classification.POSTURE,
+                         details={"inline_policies": admin}, principal=principal.arn)
