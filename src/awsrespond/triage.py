@@ -122,7 +122,7 @@ def run_triage(
 ) -> TriageResult:
     started = now_utc()
     calls_before = len(factory.calls)
-    plan = plan_regions(factory, options.regions)
+    plan = plan_regions(factory, options.regions, identity.partition)
     if on_regions is not None:
         on_regions(plan)
     result = sweep(

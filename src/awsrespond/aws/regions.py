@@ -28,11 +28,21 @@ def parse_region_option(value: str | None) -> list[str] | None:
     return regions
 
 
-def plan_regions(factory: ClientFactory, requested: list[str] | None) -> RegionPlan:
+_PARTITION_PREFIXES = (("cn-", "aws-cn"), ("us-gov-", "aws-us-gov"), ("us-isob-", "aws-iso-b"),
+                       ("us-iso-", "aws-iso"), ("eu-isoe-", "aws-iso-e"), ("us-isof-", "aws-iso-f"))
+
+
+def partition_of(region: str) -> str:
+    return next((p for prefix, p in _PARTITION_PREFIXES if region.startswith(prefix)), "aws")
+
+
+def plan_regions(factory: ClientFactory, requested: list[str] | None, partition: str = "aws") -> RegionPlan:
     """Resolve the regions to sweep.
 
     ``DescribeRegions(AllRegions=True)`` also lists regions the account has not opted in to; those
-    are reported as "not enabled" coverage rather than silently dropped.
+    are reported as "not enabled" coverage rather than silently dropped. Regions of another
+    partition (an emulator may list China and GovCloud next to the rest) cannot hold this
+    account's resources and are left out with a note.
     """
     try:
         answer = factory.client("ec2").describe_regions(AllRegions=True)
@@ -42,8 +52,11 @@ def plan_regions(factory: ClientFactory, requested: list[str] | None) -> RegionP
         fallback = factory.session.get_available_regions("ec2")
         statuses = dict.fromkeys(fallback, "unknown")
         notes = [f"ec2:DescribeRegions failed ({describe_error(exc)}); using the SDK's region list"]
+    foreign = sorted(r for r in statuses if partition_of(r) != partition)
+    if foreign and requested is None:
+        notes.append(f"regions of other partitions than {partition} not swept: {', '.join(foreign)}")
     if requested is None:
-        chosen = sorted(statuses)
+        chosen = sorted(r for r in statuses if r not in foreign)
     else:
         unknown = [r for r in requested if r not in statuses]
         if unknown:

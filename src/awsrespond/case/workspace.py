@@ -102,14 +102,15 @@ def _json_default(value: Any) -> Any:
     return str(value)
 
 
-def write_private(path: Path, data: bytes) -> None:
-    """Atomically write ``data`` to ``path`` with mode 0600, fsynced."""
+def write_private(path: Path, data: bytes, *, durable: bool = True) -> None:
+    """Atomically write ``data`` to ``path`` with mode 0600; fsynced unless ``durable`` is False."""
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     try:
         os.write(fd, data)
-        os.fsync(fd)
+        if durable:
+            os.fsync(fd)
     finally:
         os.close(fd)
     os.replace(tmp, path)
@@ -142,7 +143,8 @@ class EvidenceStore:
         }
         data = _json_bytes(body)
         digest = hashlib.sha256(data).hexdigest()
-        write_private(self.root.parent / rel, data)
+        # Evidence is re-collected by running triage again; the index is fsynced at flush.
+        write_private(self.root.parent / rel, data, durable=False)
         entry = {"file": rel.as_posix(), "sha256": digest, "service": service, "operation": operation,
                  "region": region}
         with self._lock:

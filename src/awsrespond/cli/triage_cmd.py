@@ -122,7 +122,7 @@ def baseline(
     ui = Ui(quiet=quiet)
     factory, identity = connect(ui, SessionSpec(profile=profile, endpoint_url=endpoint_url,
                                                 max_workers=max_workers))
-    plan = plan_regions(factory, parse_region_option(region))
+    plan = plan_regions(factory, parse_region_option(region), identity.partition)
     with tempfile.TemporaryDirectory(prefix="awsrespond-baseline-") as scratch:
         result = sweep(factory, account_id=identity.account_id, partition=identity.partition,
                        regions=plan.enabled, evidence=EvidenceStore(Path(scratch) / "evidence"),
