@@ -133,6 +133,7 @@ def run_triage(
         evidence=case.evidence,
         max_workers=options.max_workers,
         progress=region_progress,
+        since=options.since,
     )
     coverage = list(result.gaps)
     coverage += [

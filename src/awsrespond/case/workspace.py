@@ -88,8 +88,10 @@ def newest_case(root: Path = CASES_ROOT) -> Path:
     return max(candidates, key=lambda p: p.stat().st_mtime).parent
 
 
-def _json_bytes(value: Any) -> bytes:
-    return json.dumps(value, indent=2, sort_keys=True, default=_json_default, ensure_ascii=False).encode()
+def _json_bytes(value: Any, *, compact: bool = False) -> bytes:
+    # Evidence is compact: pretty-printing hundreds of raw responses costs real CPU in a sweep.
+    return json.dumps(value, indent=None if compact else 2, separators=(",", ":") if compact else None,
+                      sort_keys=True, default=_json_default, ensure_ascii=False).encode()
 
 
 def _json_default(value: Any) -> Any:
@@ -141,7 +143,7 @@ class EvidenceStore:
             "captured_at": iso(now_utc()),
             "response": redact(_strip_metadata(response)),
         }
-        data = _json_bytes(body)
+        data = _json_bytes(body, compact=True)
         digest = hashlib.sha256(data).hexdigest()
         # Evidence is re-collected by running triage again; the index is fsynced at flush.
         write_private(self.root.parent / rel, data, durable=False)

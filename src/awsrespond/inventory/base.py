@@ -79,6 +79,7 @@ class CollectContext:
         inventory: Inventory,
         gaps: list[CoverageGap],
         gaps_lock: threading.Lock,
+        since: datetime | None = None,
     ) -> None:
         self.factory = factory
         self.region = region
@@ -88,6 +89,15 @@ class CollectContext:
         self.inventory = inventory
         self._gaps = gaps
         self._gaps_lock = gaps_lock
+        self.since = since.replace(microsecond=0) if since is not None else None
+
+    def worth_detail(self, created: datetime | None) -> bool:
+        """Whether a per-resource follow-up call is worth making for a resource created then.
+
+        With an incident window, only resources created in it (or of unknown age) get the
+        extra calls; without one, every resource does.
+        """
+        return self.since is None or created is None or created >= self.since
 
     def client(self, service: str) -> Any:
         region = None if self.region == GLOBAL else self.region

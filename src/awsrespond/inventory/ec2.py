@@ -39,8 +39,10 @@ class Instances(Collector):
                 evidence = [listing]
                 protection: bool | None = None
                 # Attackers turn termination protection on (DESIGN.md 3.14); a terminated
-                # instance has none left to read.
-                if state != "terminated":
+                # instance has none left to read. One call per instance: only for those that may
+                # be the attacker's (launched in the window) when a window is known.
+                launched = when(inst.get("LaunchTime"))
+                if state != "terminated" and ctx.worth_detail(launched):
                     response, ref = attributes.call(
                         "ec2",
                         "DescribeInstanceAttribute",

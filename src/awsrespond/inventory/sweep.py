@@ -11,6 +11,7 @@ import threading
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -45,19 +46,19 @@ def sweep(
     collectors: Iterable[type[Collector]] | None = None,
     max_workers: int = 16,
     progress: Progress | None = None,
+    since: datetime | None = None,
 ) -> SweepResult:
+    """Collect everything. ``since`` (the incident window) limits per-resource follow-up calls to
+    resources created in the window."""
     chosen = list(collectors) if collectors is not None else list(registry.values())
     inventory = Inventory()
     gaps: list[CoverageGap] = []
     lock = threading.Lock()
     not_enabled: set[str] = set()
 
-    tasks: list[tuple[type[Collector], str]] = []
-    for cls in chosen:
-        if cls.scope == "global":
-            tasks.append((cls, GLOBAL))
-        else:
-            tasks.extend((cls, region) for region in regions)
+    # Global collectors first: IAM is the longest chain of calls and must not start last.
+    tasks: list[tuple[type[Collector], str]] = [(cls, GLOBAL) for cls in chosen if cls.scope == "global"]
+    tasks += [(cls, region) for region in regions for cls in chosen if cls.scope == "regional"]
 
     def run(cls: type[Collector], region: str) -> None:
         ctx = CollectContext(
@@ -69,6 +70,7 @@ def sweep(
             inventory=inventory,
             gaps=gaps,
             gaps_lock=lock,
+            since=since,
         )
         try:
             cls().collect(ctx)
