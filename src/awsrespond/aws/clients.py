@@ -56,6 +56,7 @@ class ClientFactory:
     observers: list[Observer] = field(default_factory=list)
     _clients: dict[tuple[str, str], Any] = field(default_factory=dict, init=False, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
+    _calls_lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
     calls: list[ApiCall] = field(default_factory=list, init=False, repr=False)
     _current: threading.local = field(default_factory=threading.local, init=False, repr=False)
 
@@ -109,7 +110,7 @@ class ClientFactory:
             region=(context or {}).get("client_region") or "",
         )
         self._current.call = call
-        with self._lock:
+        with self._calls_lock:  # not the client lock: recording must not wait behind a client creation
             self.calls.append(call)
         for observer in self.observers:
             observer(call)

@@ -104,9 +104,10 @@ def _json_default(value: Any) -> Any:
     return str(value)
 
 
-def write_private(path: Path, data: bytes, *, durable: bool = True) -> None:
+def write_private(path: Path, data: bytes, *, durable: bool = True, parent_exists: bool = False) -> None:
     """Atomically write ``data`` to ``path`` with mode 0600; fsynced unless ``durable`` is False."""
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if not parent_exists:
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     try:
@@ -125,6 +126,7 @@ class EvidenceStore:
         self.root = root
         self._lock = threading.Lock()
         self._index: dict[str, dict[str, Any]] = {}
+        self._made_dirs: set[Path] = set()
         index_file = root / "index.json"
         if index_file.exists():
             for entry in json.loads(index_file.read_text()).get("files", []):
@@ -145,8 +147,15 @@ class EvidenceStore:
         }
         data = _json_bytes(body, compact=True)
         digest = hashlib.sha256(data).hexdigest()
+        target = self.root.parent / rel
+        with self._lock:
+            known = target.parent in self._made_dirs
+        if not known:
+            target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            with self._lock:
+                self._made_dirs.add(target.parent)
         # Evidence is re-collected by running triage again; the index is fsynced at flush.
-        write_private(self.root.parent / rel, data, durable=False)
+        write_private(target, data, durable=False, parent_exists=True)
         entry = {"file": rel.as_posix(), "sha256": digest, "service": service, "operation": operation,
                  "region": region}
         with self._lock:
