@@ -129,3 +129,9 @@ def test_emulator_command_serves_a_seeded_account(tmp_path: Path) -> None:
     finally:
         process.terminate()
         process.wait(timeout=30)
+
+
+def test_missing_profile_is_a_usage_error(tmp_path: Path) -> None:
+    result = awsrespond("triage", "--profile", "no-such-profile", "--case", str(tmp_path / "c"))
+    assert result.returncode == 2
+    assert "no-such-profile" in result.stderr and "Traceback" not in result.stderr

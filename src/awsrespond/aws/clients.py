@@ -15,6 +15,9 @@ from typing import Any
 
 import boto3
 from botocore.config import Config
+from botocore.exceptions import ProfileNotFound
+
+from awsrespond.errors import UsageError
 
 DEFAULT_REGION = "us-east-1"
 
@@ -30,7 +33,10 @@ class SessionSpec:
     max_workers: int = 16
 
     def session(self) -> boto3.Session:
-        return boto3.Session(profile_name=self.profile, region_name=self.region)
+        try:
+            return boto3.Session(profile_name=self.profile, region_name=self.region)
+        except ProfileNotFound as exc:
+            raise UsageError(f"AWS profile {self.profile!r} not found in the AWS config files ({exc})") from exc
 
 
 @dataclass(frozen=True)
