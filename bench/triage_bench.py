@@ -24,7 +24,8 @@ each worker setting) so the machine's noise falls on all of them alike; medians 
 Usage::
 
     .venv/bin/python bench/triage_bench.py --instances 200 --users 100 --latency-ms 50 --runs 5 \\
-        --workers 8 16 32 --scale 50:25 100:50 --json-out bench/results.json
+        --floor-runs 3 --workers 16 8 32 --scale 50:25 100:50 --scale-runs 3 --profile \\
+        --json-out bench/results.json
 """
 
 from __future__ import annotations
@@ -61,7 +62,9 @@ from awsrespond.triage import TriageOptions, run_triage
 # isort: split
 from awsrespond.aws.clients import ClientFactory
 from awsrespond.aws.identity import whoami
+from awsrespond.aws.regions import partition_of
 from awsrespond.case.workspace import Case
+from awsrespond.coverage import GapKind
 from awsrespond.emulator.server import isolated_session
 from awsrespond.inventory import iam as iam_inventory
 from awsrespond.inventory.base import CollectContext, Collector, registry
@@ -204,6 +207,7 @@ class Seeded:
     regions_all: int
     regions_enabled: list[str]
     regions_not_enabled: list[str]
+    regions_other_partitions: list[str]
     instances_per_region: dict[str, int]
     users: int
     access_keys: int
@@ -213,16 +217,21 @@ class Seeded:
 
 def _seed_client(service: str, url: str, region: str = "us-east-1") -> Any:
     session = isolated_session("testing", "testing", region)
-    return session.client(service, endpoint_url=url, config=Config(retries={"mode": "standard", "max_attempts": 3}))
+    config = Config(retries={"mode": "standard", "max_attempts": 3})
+    return session.client(service, endpoint_url=url, config=config)  # type: ignore[call-overload]
 
 
 def seed(url: str, instances: int, users: int) -> Seeded:
     """``users`` IAM users (half with an access key, a tenth with two, a third with a console
-    password) and ``instances`` instances spread evenly over every region moto reports enabled."""
+    password) and ``instances`` instances spread evenly over the regions triage sweeps: those of
+    the account's partition that moto reports enabled."""
     started = time.perf_counter()
     answer = _seed_client("ec2", url).describe_regions(AllRegions=True)["Regions"]
-    enabled = sorted(r["RegionName"] for r in answer if r.get("OptInStatus") != "not-opted-in")
-    not_enabled = sorted(r["RegionName"] for r in answer if r.get("OptInStatus") == "not-opted-in")
+    # Triage sweeps the caller's partition only (moto also lists China and GovCloud regions).
+    ours = [r for r in answer if partition_of(r["RegionName"]) == "aws"]
+    enabled = sorted(r["RegionName"] for r in ours if r.get("OptInStatus") != "not-opted-in")
+    not_enabled = sorted(r["RegionName"] for r in ours if r.get("OptInStatus") == "not-opted-in")
+    other_partitions = sorted(r["RegionName"] for r in answer if partition_of(r["RegionName"]) != "aws")
     per_region = {region: instances // len(enabled) + (1 if i < instances % len(enabled) else 0)
                   for i, region in enumerate(enabled)}
     for region, count in per_region.items():
@@ -250,6 +259,7 @@ def seed(url: str, instances: int, users: int) -> Seeded:
         regions_all=len(answer),
         regions_enabled=enabled,
         regions_not_enabled=not_enabled,
+        regions_other_partitions=other_partitions,
         instances_per_region=per_region,
         users=users,
         access_keys=keys,
@@ -269,7 +279,7 @@ class Run:
     regions_swept: int
     regions_not_enabled: int
     findings: int
-    gaps: int
+    gaps: int  # coverage gaps other than not-collected types and not-enabled regions (errors, denials)
     by_operation: dict[str, int]
     tasks: list[dict[str, Any]] = field(default_factory=list)  # with --profile only
     call_times: dict[str, list[float]] = field(default_factory=dict)  # with --profile only
@@ -402,7 +412,7 @@ def triage_once(endpoint: str, workers: int, since: datetime, *, sequential: boo
         regions_swept=len(result.regions),
         regions_not_enabled=len(result.not_enabled),
         findings=len(result.findings),
-        gaps=sum(1 for g in result.coverage if g.kind.value != "not_collected"),
+        gaps=sum(1 for g in result.coverage if g.kind not in (GapKind.NOT_COLLECTED, GapKind.NOT_ENABLED)),
         by_operation=dict(sorted(Counter(c.iam_action for c in factory.calls).items())),
         tasks=tasks,
         call_times=dict(factory.durations) if isinstance(factory, TimedFactory) else {},
@@ -509,6 +519,7 @@ def measure_size(instances: int, users: int, latency_ms: float, runs: int, worke
         "access_keys": seeded.access_keys,
         "login_profiles": seeded.login_profiles,
         "regions_reported": seeded.regions_all,
+        "regions_other_partitions": seeded.regions_other_partitions,
         "regions_swept": reference.regions_swept,
         "regions_not_enabled": reference.regions_not_enabled,
         "instances_per_region": seeded.instances_per_region,
@@ -518,7 +529,7 @@ def measure_size(instances: int, users: int, latency_ms: float, runs: int, worke
         "proxied_requests_per_run": sorted(proxied),
         "calls_by_operation": reference.by_operation,
         "findings": reference.findings,
-        "coverage_gaps_excluding_not_collected": reference.gaps,
+        "coverage_gaps_errors": reference.gaps,  # not counting not-collected types and not-enabled regions
         "cold_s": round(cold.wall_s, 3),
         "loadavg_1min_per_round": [round(x, 2) for x in loads],
         "floor_sequential_no_latency": {
@@ -651,6 +662,16 @@ def calls_per_size(sizes: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return rows
 
 
+def source_version() -> dict[str, Any]:
+    """The commit measured, and whether src/ had uncommitted changes (other engineers edit it)."""
+    def git(*args: str) -> str:
+        done = subprocess.run(["git", "-C", str(BENCH_DIR.parent), *args], capture_output=True, text=True,
+                              check=False)
+        return done.stdout.strip() if done.returncode == 0 else "unknown"
+
+    return {"commit": git("rev-parse", "--short", "HEAD"), "src_changes": git("status", "--porcelain", "src")}
+
+
 def machine() -> dict[str, Any]:
     return {
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -690,6 +711,7 @@ def main(argv: list[str] | None = None) -> int:
     total_started = time.perf_counter()
     summary: dict[str, Any] = {
         "machine": machine(),
+        "source_at_start": source_version(),
         "command": " ".join([Path(sys.executable).name, *sys.argv]),
         "collector_order": list(registry),  # the order the sweep submits its tasks in (as in the CLI)
     }
@@ -704,6 +726,7 @@ def main(argv: list[str] | None = None) -> int:
     summary["main"] = main_size
     summary["calls_per_size"] = calls_per_size(sizes)
     summary["total_bench_s"] = round(time.perf_counter() - total_started, 1)
+    summary["source_at_end"] = source_version()  # differs from the start: the code changed under the run
     text = json.dumps(summary, indent=2)
     if args.json_out is not None:
         args.json_out.write_text(text + "\n")
