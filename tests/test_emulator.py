@@ -34,7 +34,7 @@ from awsrespond.emulator import (
     verify_emulator,
 )
 from awsrespond.emulator.cloudtrail import delivery_key, iam_user_identity, read_log_file
-from awsrespond.emulator.scenario import ACCELERATED_FAMILIES
+from awsrespond.emulator.instance_types import ACCELERATED_FAMILIES
 from awsrespond.errors import AwsRespondError, InputError, SafetyError, UsageError
 from awsrespond.timeutil import coerce_instant
 

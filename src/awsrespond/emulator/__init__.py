@@ -7,7 +7,9 @@ Only ever a moto server on loopback with fixed fake credentials (DESIGN.md 3.17)
 """
 
 from awsrespond.emulator.cloudtrail import cloudtrail_record
-from awsrespond.emulator.scenario import Scenario, generate_scenario, list_scenarios, load_scenario
+from awsrespond.emulator.scenario import Scenario
+from awsrespond.emulator.scenario_files import list_scenarios, load_scenario
+from awsrespond.emulator.scenario_generator import generate_scenario
 from awsrespond.emulator.seeding import Artefact, Clock, SeededScenario, SystemClock, check_seeded, seed
 from awsrespond.emulator.server import (
     EMULATOR_ACCOUNT_ID,
