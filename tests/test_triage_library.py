@@ -123,3 +123,12 @@ def test_cost_explorer_not_enabled_is_a_clear_gap(account: boto3.Session, tmp_pa
     result, _ = run(account, tmp_path, faults)
     [gap] = [g for g in result.coverage if g.scope.startswith("billing")]
     assert gap.kind is GapKind.ACCESS_DENIED and "ce:GetCostAndUsage" in gap.message
+
+
+def test_a_service_not_enabled_in_one_region_does_not_hide_the_region(account: boto3.Session, tmp_path: Path) -> None:
+    faults = [Fault("guardduty", "*", "eu-west-1", "UnrecognizedClientException", 403)]
+    result, _ = run(account, tmp_path, faults)
+    assert "eu-west-1" in result.regions and not result.not_enabled
+    [gap] = [g for g in result.coverage if g.kind is GapKind.NOT_ENABLED]
+    assert gap.region == "eu-west-1" and "guardduty" in gap.scope
+    assert "eu-west-1" in {i.region for i in result.inventory.of("AWS::EC2::Instance")}

@@ -11,6 +11,8 @@ from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionEr
 NOT_ENABLED_CODES = frozenset(
     {"OptInRequired", "AuthFailure", "UnrecognizedClientException", "InvalidClientTokenId"}
 )
+# What EC2 answers in a region the account has not enabled: these speak for the whole region.
+REGION_NOT_ENABLED_CODES = frozenset({"OptInRequired", "AuthFailure"})
 ACCESS_DENIED_CODES = frozenset(
     {
         "AccessDenied",

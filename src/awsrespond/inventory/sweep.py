@@ -16,7 +16,7 @@ from datetime import datetime
 from botocore.exceptions import BotoCoreError, ClientError
 
 from awsrespond.aws.clients import ClientFactory
-from awsrespond.aws.errors import ErrorKind, classify_error, describe_error
+from awsrespond.aws.errors import REGION_NOT_ENABLED_CODES, ErrorKind, classify_error, describe_error, error_code
 from awsrespond.case.workspace import EvidenceStore
 from awsrespond.coverage import CoverageGap, GapKind, gap_kind
 from awsrespond.inventory.base import GLOBAL, CollectContext, Collector, Inventory, registry
@@ -55,6 +55,8 @@ def sweep(
     gaps: list[CoverageGap] = []
     lock = threading.Lock()
     not_enabled: set[str] = set()
+    # (collector, region, message): a service that calls itself not enabled where EC2 may still answer
+    service_not_enabled: list[tuple[str, str, str]] = []
 
     # Global collectors first: IAM is the longest chain of calls and must not start last.
     tasks: list[tuple[type[Collector], str]] = [(cls, GLOBAL) for cls in chosen if cls.scope == "global"]
@@ -79,8 +81,13 @@ def sweep(
             last = factory.last_call()
             operation = getattr(exc, "operation_name", None) or (last.iam_action if last else cls.name)
             if kind is ErrorKind.NOT_ENABLED and region != GLOBAL:
+                # EC2's OptInRequired/AuthFailure speak for the region; other services only for
+                # themselves (a service may not be offered in a region the account has enabled).
                 with lock:
-                    not_enabled.add(region)
+                    if error_code(exc) in REGION_NOT_ENABLED_CODES:
+                        not_enabled.add(region)
+                    else:
+                        service_not_enabled.append((f"{cls.name} ({operation})", region, describe_error(exc)))
                 return
             ctx.gap(gap_kind(kind), f"{cls.name} ({operation})", describe_error(exc))
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
@@ -105,6 +112,11 @@ def sweep(
                 message="region answered as not enabled for this account (opt-in region not enabled)",
             )
         )
+    gaps.extend(
+        CoverageGap(kind=GapKind.NOT_ENABLED, scope=scope, region=region, message=f"service not enabled here: {msg}")
+        for scope, region, msg in service_not_enabled
+        if region not in not_enabled
+    )
     gaps.extend(not_collected_gaps())
     enabled = [r for r in regions if r not in not_enabled]
     return SweepResult(inventory=inventory, gaps=gaps, regions=enabled, not_enabled=sorted(not_enabled))
