@@ -66,6 +66,15 @@ def iam_user_identity(
         "accountId": account_id,
         "userName": user_name,
     }
+    return _with_credentials(identity, access_key_id, session_created, mfa_authenticated)
+
+
+def _with_credentials(
+    identity: dict[str, Any],
+    access_key_id: str | None,
+    session_created: datetime | None,
+    mfa_authenticated: bool | None,
+) -> dict[str, Any]:
     if access_key_id:
         identity["accessKeyId"] = access_key_id
     if session_created is not None:
@@ -93,18 +102,7 @@ def root_identity(
         "arn": f"arn:aws:iam::{account_id}:root",
         "accountId": account_id,
     }
-    if access_key_id:
-        identity["accessKeyId"] = access_key_id
-    if session_created is not None:
-        identity["sessionContext"] = {
-            "sessionIssuer": {},
-            "webIdFederationData": {},
-            "attributes": {
-                "creationDate": format_event_time(session_created),
-                "mfaAuthenticated": "true" if mfa_authenticated else "false",
-            },
-        }
-    return identity
+    return _with_credentials(identity, access_key_id, session_created, mfa_authenticated)
 
 
 def cloudtrail_record(
