@@ -161,11 +161,7 @@ class IamCollector(Collector):
                     data={
                         "user_id": user.get("UserId"),
                         "path": user.get("Path", "/"),
-                        "attached_policies": [p["PolicyArn"] for p in user.get("AttachedManagedPolicies", [])],
-                        "inline_policies": {
-                            p["PolicyName"]: as_document(p.get("PolicyDocument"))
-                            for p in user.get("UserPolicyList", [])
-                        },
+                        **_policies_of(user, "UserPolicyList"),
                         "groups": list(user.get("GroupList", [])),
                         "password_enabled": row.get("password_enabled") == "true",
                         "password_last_used": iso(coerce_instant(row.get("password_last_used"))),
@@ -232,11 +228,7 @@ class IamCollector(Collector):
                     name=name,
                     created=coerce_instant(group.get("CreateDate")),
                     data={
-                        "attached_policies": [p["PolicyArn"] for p in group.get("AttachedManagedPolicies", [])],
-                        "inline_policies": {
-                            p["PolicyName"]: as_document(p.get("PolicyDocument"))
-                            for p in group.get("GroupPolicyList", [])
-                        },
+                        **_policies_of(group, "GroupPolicyList"),
                         "members": sorted(members.get(name, [])),
                     },
                     evidence=[ref],
@@ -259,11 +251,7 @@ class IamCollector(Collector):
                     data={
                         "path": path,
                         "trust_policy": as_document(role.get("AssumeRolePolicyDocument")),
-                        "attached_policies": [p["PolicyArn"] for p in role.get("AttachedManagedPolicies", [])],
-                        "inline_policies": {
-                            p["PolicyName"]: as_document(p.get("PolicyDocument"))
-                            for p in role.get("RolePolicyList", [])
-                        },
+                        **_policies_of(role, "RolePolicyList"),
                         "instance_profiles": [p["Arn"] for p in role.get("InstanceProfileList", [])],
                         "last_used_date": iso(coerce_instant(last.get("LastUsedDate"))),
                         "last_used_region": last.get("Region"),
@@ -361,6 +349,14 @@ class IamCollector(Collector):
                     evidence=[ref],
                 )
             )
+
+
+def _policies_of(detail: dict[str, Any], inline_key: str) -> dict[str, Any]:
+    """A principal's attached managed policy ARNs and inline policy documents by name."""
+    return {
+        "attached_policies": [p["PolicyArn"] for p in detail.get("AttachedManagedPolicies", [])],
+        "inline_policies": {p["PolicyName"]: as_document(p.get("PolicyDocument")) for p in detail.get(inline_key, [])},
+    }
 
 
 def _na(value: Any) -> Any:
