@@ -13,8 +13,11 @@ import pytest
 from moto import mock_aws
 
 from awsrespond.aws.identity import whoami
-from awsrespond.case.workspace import Case
+from awsrespond.case.workspace import Case, EvidenceStore
 from awsrespond.coverage import GapKind
+from awsrespond.inventory.base import CollectContext, Collector
+from awsrespond.inventory.ec2 import KeyPairs
+from awsrespond.inventory.sweep import sweep
 from awsrespond.policies import readonly_actions, readonly_policy_document, shipped_readonly_policy
 from awsrespond.schemas import generate, shipped
 from awsrespond.triage import TriageOptions, TriageResult, run_triage
@@ -132,3 +135,25 @@ def test_a_service_not_enabled_in_one_region_does_not_hide_the_region(account: b
     [gap] = [g for g in result.coverage if g.kind is GapKind.NOT_ENABLED]
     assert gap.region == "eu-west-1" and "guardduty" in gap.scope
     assert "eu-west-1" in {i.region for i in result.inventory.of("AWS::EC2::Instance")}
+
+
+def test_an_unexpected_response_shape_is_a_gap_not_a_crash(tmp_path: Path) -> None:
+    """A collector that meets an answer it cannot read reports it by name; the others go on."""
+    class Broken(Collector):
+        name = "test.broken"
+        scope = "regional"
+        resource_types = ("AWS::Test::Thing",)
+        permissions = ("ec2:DescribeKeyPairs",)
+
+        def collect(self, ctx: CollectContext) -> None:
+            ctx.client("ec2").describe_key_pairs()["NoSuchKey"]
+
+    with mock_aws():
+        session = boto3.Session(region_name="us-east-1")
+        session.client("ec2", region_name="eu-west-1").create_key_pair(KeyName="k")
+        factory = FaultyFactory(session=session)
+        result = sweep(factory, account_id="123456789012", partition="aws", regions=["eu-west-1"],
+                       evidence=EvidenceStore(tmp_path / "evidence"), collectors=[Broken, KeyPairs])
+    [gap] = [g for g in result.gaps if g.scope == "test.broken"]
+    assert gap.kind is GapKind.ERROR and gap.region == "eu-west-1" and "NoSuchKey" in gap.message
+    assert [i.id for i in result.inventory.of("AWS::EC2::KeyPair")] == ["k"]
