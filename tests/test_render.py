@@ -49,6 +49,7 @@ def test_summary_prints_hostile_values_literally() -> None:
     printed = buffer.getvalue()
     plain = strip_control(printed)
     assert MARKUP in plain
+    assert "Suspect: 1 Instance  in sa-east-1" in plain
     assert "\x07" not in printed and "]8;;http://evil" not in printed and "\x9b" not in printed
     assert "\x1b[31m" + "red" not in printed  # the attacker's colour code never reaches the terminal
 

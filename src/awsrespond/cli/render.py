@@ -9,7 +9,7 @@ from rich.text import Text
 
 from awsrespond.cli.ui import SEVERITY_STYLE, Ui, safe
 from awsrespond.coverage import GapKind
-from awsrespond.findings import Finding, Severity
+from awsrespond.findings import Classification, Finding, Severity
 from awsrespond.textsafe import one_line, strip_control
 from awsrespond.timeutil import iso
 from awsrespond.triage import TriageResult
@@ -27,6 +27,7 @@ def triage_summary(ui: Ui, result: TriageResult, case_path: str) -> None:
     out.print(head)
     if not result.findings:
         out.print("No findings.")
+    _headline(ui, result)
     for severity in reversed(list(Severity)):
         group = [f for f in result.findings if f.severity is severity]
         if not group:
@@ -55,6 +56,24 @@ def triage_summary(ui: Ui, result: TriageResult, case_path: str) -> None:
     tail.append(f"  ({len(result.findings)} findings in findings.json, {result.api_calls} API calls, "
                 f"{(result.finished - result.started).total_seconds():.1f} s)")
     out.print(tail)
+
+
+def _headline(ui: Ui, result: TriageResult) -> None:
+    """One line a person under stress reads first: what is suspect, and where."""
+    suspect = {(f.resource.type, f.resource.id, f.resource.region) for f in result.findings
+               if f.classification is not Classification.POSTURE
+               and f.resource.type not in ("AWS::EC2::Region", "AWS::CE::CostAndUsage")}
+    if not suspect:
+        return
+    kinds = Counter(rtype.split("::")[-1] for rtype, _, _ in suspect)
+    regions = sorted({region for _, _, region in suspect if region != "global"})
+    line = Text("Suspect: ", style="bold")
+    line.append(", ".join(f"{n} {kind}" for kind, n in kinds.most_common()))
+    if regions:
+        line.append(f"  in {', '.join(regions)}")
+    if any(f.rule == "billing-cost-spike" for f in result.findings):
+        line.append("; the bill spiked")
+    ui.out.print(line)
 
 
 def _resource_label(finding: Finding) -> str:
