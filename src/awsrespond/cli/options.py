@@ -10,16 +10,16 @@ import typer
 from awsrespond.cli.ui import OutputFormat
 
 Profile = Annotated[
-    str | None, typer.Option("--profile", help="AWS profile (SSO and assume-role profiles work).",
+    str | None, typer.Option("--profile", metavar="NAME", help="AWS profile (SSO and assume-role profiles work).",
                              envvar="AWS_PROFILE", show_envvar=False)
 ]
 EndpointUrl = Annotated[
     str | None,
-    typer.Option("--endpoint-url", help="Send every AWS call here (also AWS_ENDPOINT_URL).",
+    typer.Option("--endpoint-url", metavar="URL", help="Send every AWS call here (also AWS_ENDPOINT_URL).",
                  envvar="AWS_ENDPOINT_URL", show_envvar=False),
 ]
 Regions = Annotated[
-    str, typer.Option("--region", help="Comma-separated regions, or 'all' (default).")
+    str, typer.Option("--region", metavar="REGIONS", help="Comma-separated regions, or 'all' (default).")
 ]
 Format = Annotated[
     OutputFormat, typer.Option("--format", help="text for people; json prints only JSON on stdout.")
@@ -30,8 +30,11 @@ CaseDir = Annotated[
 ]
 Since = Annotated[
     str | None,
-    typer.Option("--since", help="Start of the incident window, ISO-8601 (no offset = UTC), inclusive; or 7d, 12h."),
+    typer.Option(
+        "--since", metavar="TIME",
+        help="Start of the incident window, ISO-8601 (no offset = UTC), inclusive; or 7d, 12h.",
+    ),
 ]
 Strict = Annotated[bool, typer.Option("--strict", help="Exit 3 when any part of the sweep was incomplete.")]
-Workers = Annotated[int, typer.Option("--max-workers", min=1, max=64, help="Parallel API calls.")]
+Workers = Annotated[int, typer.Option("--max-workers", min=1, max=64, metavar="N", help="Parallel API calls.")]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No banner or progress on stderr.")]

@@ -82,7 +82,8 @@ def triage(
                                   exists=True, dir_okay=False)
     ] = None,
     known_account: Annotated[
-        list[str] | None, typer.Option("--known-account", help="An outside account id you trust (repeatable).")
+        list[str] | None,
+        typer.Option("--known-account", metavar="ACCOUNT_ID", help="An outside account id you trust (repeatable)."),
     ] = None,
     strict: opt.Strict = False,
     max_workers: opt.Workers = 16,
