@@ -6,7 +6,6 @@ endpoint settings from the environment are ignored (DESIGN.md 3.17).
 
 from __future__ import annotations
 
-import shlex
 import threading
 from pathlib import Path
 from typing import Annotated
@@ -18,12 +17,18 @@ from awsrespond.cli import options as opt
 from awsrespond.cli.render import triage_summary
 from awsrespond.cli.triage_cmd import execute_triage
 from awsrespond.cli.ui import Ui, safe
-from awsrespond.emulator import EmulatorServer, Scenario, generate_scenario, list_scenarios, load_scenario, seed
+from awsrespond.emulator import (
+    DEFAULT_SCENARIO,
+    EmulatorServer,
+    Scenario,
+    generate_scenario,
+    list_scenarios,
+    load_scenario,
+    seed,
+)
 from awsrespond.errors import UsageError
 from awsrespond.timeutil import iso
 from awsrespond.triage import TriageOptions
-
-DEFAULT_SCENARIO = "ci-key-cryptomining"
 
 ScenarioName = Annotated[
     str, typer.Option("--scenario", help="A shipped scenario name, or random:N for a generated one.")
@@ -54,9 +59,8 @@ def emulator(scenario: ScenarioName = DEFAULT_SCENARIO, port: Port = 4566) -> in
                        f"scenario {seeded.scenario}"))
         out.print(safe(f"Incident start T = {iso(seeded.incident_start)}"))
         out.print("Use it from another shell:")
-        for key, value in server.env().items():
-            out.print(safe(f"  export {key}={shlex.quote(value)}"))
-        out.print("  unset AWS_PROFILE AWS_SESSION_TOKEN")
+        for line in server.shell_exports().splitlines():
+            out.print(safe(f"  {line}"))
         out.print(safe(f"  awsrespond triage --since {iso(seeded.incident_start)}"))
         out.print("Press Ctrl-C to stop.")
         try:
