@@ -1,7 +1,17 @@
-"""CloudTrail sources (local files so far; S3, LookupEvents and the case's store come with hunt)
-normalised into one DuckDB events table."""
+"""CloudTrail sources (local files and S3 delivery so far; LookupEvents and the case's store come
+with hunt) normalised into one DuckDB events table."""
 
 from awsrespond.trail.events import EventStore, LoadReport
 from awsrespond.trail.files import FileProblem, TrailFile, find_trail_files, read_trail_file
+from awsrespond.trail.s3 import S3Location, S3TrailSource
 
-__all__ = ["EventStore", "FileProblem", "LoadReport", "TrailFile", "find_trail_files", "read_trail_file"]
+__all__ = [
+    "EventStore",
+    "FileProblem",
+    "LoadReport",
+    "S3Location",
+    "S3TrailSource",
+    "TrailFile",
+    "find_trail_files",
+    "read_trail_file",
+]

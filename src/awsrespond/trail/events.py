@@ -19,7 +19,7 @@ from typing import Any
 import duckdb
 
 from awsrespond.timeutil import coerce_instant, iso
-from awsrespond.trail.files import FileProblem, find_trail_files, read_trail_file
+from awsrespond.trail.files import FileProblem, TrailFile, find_trail_files, read_trail_file
 
 SCALARS = {
     "eventID": "VARCHAR",
@@ -98,18 +98,24 @@ class EventStore:
 
     def load_paths(self, paths: Iterable[Path]) -> LoadReport:
         files, problems = find_trail_files(paths)
-        report = LoadReport(files=len(files), problems=list(problems))
+        report = self.load(read_trail_file(path) for path in files)
+        report.problems[:0] = problems
+        return report
+
+    def load(self, trail_files: Iterable[TrailFile]) -> LoadReport:
+        """Add the records of already-read files (local or S3) to the table."""
+        report = LoadReport()
         with tempfile.TemporaryDirectory(prefix="awsrespond-events-") as scratch:
             staged = Path(scratch) / "events.ndjson"
             with staged.open("w", encoding="utf-8") as out:
-                for path in files:
-                    trail = read_trail_file(path)
+                for trail in trail_files:
+                    report.files += 1
                     report.problems.extend(trail.problems)
                     for number, record in enumerate(trail.records, start=1):
-                        row, time_ok = normalise(record, str(path))
+                        row, time_ok = normalise(record, trail.path)
                         if not time_ok:
                             report.problems.append(
-                                FileProblem(str(path), number, f"eventTime {record.get('eventTime')!r} is not a time")
+                                FileProblem(trail.path, number, f"eventTime {record.get('eventTime')!r} is not a time")
                             )
                         out.write(json.dumps(row, default=str))
                         out.write("\n")

@@ -61,9 +61,17 @@ def find_trail_files(paths: Iterable[Path]) -> tuple[list[Path], list[FileProble
 
 
 def read_trail_file(path: Path) -> TrailFile:
-    result = TrailFile(path=str(path))
     try:
         raw = path.read_bytes()
+    except OSError as exc:
+        return TrailFile(path=str(path), problems=[FileProblem(str(path), None, f"cannot read: {exc}")])
+    return parse_trail_bytes(raw, str(path))
+
+
+def parse_trail_bytes(raw: bytes, origin: str) -> TrailFile:
+    """Records from the bytes of one file or S3 object (gzipped or not); ``origin`` names it."""
+    result = TrailFile(path=origin)
+    try:
         if raw.startswith(GZIP_MAGIC):
             raw = gzip.decompress(raw)
     except (OSError, EOFError, zlib.error) as exc:
