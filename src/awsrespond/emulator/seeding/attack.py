@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 
-from awsrespond.emulator.cloudtrail import GLOBAL_EVENT_REGION, console_login_record, iam_date, iam_user_identity
+from awsrespond.emulator.cloudtrail import GLOBAL_EVENT_REGION, console_login_record, iam_user_identity
 from awsrespond.emulator.scenario import ADMINISTRATOR_ACCESS
 from awsrespond.emulator.seeding.actor import Actor
 from awsrespond.emulator.seeding.attack_regions import attack_region
 from awsrespond.emulator.seeding.ground_truth import GLOBAL
 from awsrespond.emulator.seeding.iam_records import (
     access_key_element,
+    create_login_profile,
     iam_policy_element,
     iam_role_element,
     iam_user_element,
@@ -84,20 +85,7 @@ def _attack_iam(run: Run, actor: Actor) -> None:
         response=lambda r: access_key_element(r["AccessKey"]),
     )["AccessKey"]
     run.bad("AWS::IAM::AccessKey", key["AccessKeyId"], GLOBAL, spec.user_name)
-    actor.call(
-        "iam",
-        GLOBAL_EVENT_REGION,
-        "CreateLoginProfile",
-        {"UserName": spec.user_name, "Password": run.password(), "PasswordResetRequired": False},
-        request={"userName": spec.user_name, "passwordResetRequired": False},
-        response=lambda r: {
-            "loginProfile": {
-                "userName": spec.user_name,
-                "createDate": iam_date(r["LoginProfile"]["CreateDate"]),
-                "passwordResetRequired": False,
-            }
-        },
-    )
+    create_login_profile(actor, GLOBAL_EVENT_REGION, spec.user_name, run.password())
     run.records.append(
         console_login_record(
             event_time=run.clock.now(),

@@ -13,6 +13,7 @@ from awsrespond.emulator.seeding.ec2_records import ec2_response, epoch_ms, inst
 from awsrespond.emulator.seeding.ground_truth import GLOBAL
 from awsrespond.emulator.seeding.iam_records import (
     access_key_element,
+    create_login_profile,
     iam_policy_element,
     iam_role_element,
     iam_user_element,
@@ -59,20 +60,7 @@ def seed_baseline(run: Run) -> None:
         "AttachUserPolicy",
         {"UserName": base.admin_user, "PolicyArn": ADMINISTRATOR_ACCESS},
     )
-    root.call(
-        "iam",
-        run.primary,
-        "CreateLoginProfile",
-        {"UserName": base.admin_user, "Password": run.password(), "PasswordResetRequired": False},
-        request={"userName": base.admin_user, "passwordResetRequired": False},
-        response=lambda r: {
-            "loginProfile": {
-                "userName": base.admin_user,
-                "createDate": iam_date(r["LoginProfile"]["CreateDate"]),
-                "passwordResetRequired": False,
-            }
-        },
-    )
+    create_login_profile(root, run.primary, base.admin_user, run.password())
     device = root.call(
         "iam",
         run.primary,

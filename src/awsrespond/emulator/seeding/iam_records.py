@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from awsrespond.emulator.cloudtrail import iam_date
+from awsrespond.emulator.seeding.actor import Actor
 
 
 def iam_user_element(user: dict[str, Any]) -> dict[str, Any]:
@@ -66,4 +67,22 @@ def trust_policy(principal: dict[str, str]) -> str:
             "Version": "2012-10-17",
             "Statement": [{"Effect": "Allow", "Principal": principal, "Action": "sts:AssumeRole"}],
         }
+    )
+
+
+def create_login_profile(actor: Actor, region: str, user_name: str, password: str) -> None:
+    """Give a user a console password, recorded as CloudTrail does (the password never is)."""
+    actor.call(
+        "iam",
+        region,
+        "CreateLoginProfile",
+        {"UserName": user_name, "Password": password, "PasswordResetRequired": False},
+        request={"userName": user_name, "passwordResetRequired": False},
+        response=lambda r: {
+            "loginProfile": {
+                "userName": user_name,
+                "createDate": iam_date(r["LoginProfile"]["CreateDate"]),
+                "passwordResetRequired": False,
+            }
+        },
     )
