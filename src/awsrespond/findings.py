@@ -73,6 +73,7 @@ class Finding(BaseModel):
     first_seen: datetime | None = None
     last_seen: datetime | None = None
     event_ids: list[str] = Field(default_factory=list)
+    count: int | None = Field(default=None, description="How many events the finding covers (hunt)")
     mitre: list[str] = Field(default_factory=list)
     evidence: list[EvidenceRef] = Field(default_factory=list)
     details: dict[str, Any] = Field(default_factory=dict, description="Facts that support the finding")

@@ -45,12 +45,17 @@ USER_IDENTITY = (
     "userName VARCHAR, invokedBy VARCHAR, sessionContext JSON)"
 )
 BLOBS = ("requestParameters", "responseElements", "additionalEventData", "resources", "serviceEventDetails")
+# Every other top-level key of a record (tlsDetails, vpcEndpointId, sessionCredentialFromConsole...)
+# is kept in ``extra`` so that a rule naming a field outside the schema still sees it.
+EXTRA = "extra"
 COLUMNS: dict[str, str] = {
     **SCALARS,
     "userIdentity": USER_IDENTITY,
     **dict.fromkeys(BLOBS, "JSON"),
+    EXTRA: "JSON",
     "source": "VARCHAR",
 }
+_KNOWN = frozenset(SCALARS) | frozenset(BLOBS) | {"userIdentity"}
 _BOOL_TEXT = {"true": True, "false": False}
 
 
@@ -84,6 +89,8 @@ def normalise(record: dict[str, Any], source: str) -> tuple[dict[str, Any], bool
     row["userIdentity"] = identity if isinstance(identity, dict) else None
     for blob in BLOBS:
         row[blob] = record.get(blob)
+    others = {key: value for key, value in record.items() if key not in _KNOWN}
+    row[EXTRA] = others or None
     row["source"] = source
     return row, raw_time is None or instant is not None
 
