@@ -9,15 +9,15 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
+from awsrespond.attribution import refresh_case_findings
 from awsrespond.aws.clients import ClientFactory
 from awsrespond.aws.identity import CallerIdentity
 from awsrespond.aws.regions import plan_regions
 from awsrespond.case.workspace import Case
 from awsrespond.coverage import CoverageGap, GapKind
 from awsrespond.detect.baseline import Baseline
-from awsrespond.detect.catalog import triage_rules
 from awsrespond.detect.triage import judge
-from awsrespond.findings import Finding, sort_key
+from awsrespond.findings import Finding
 from awsrespond.inventory import collectors as _collectors  # noqa: F401  (registers every collector)
 from awsrespond.inventory.base import Inventory, Item
 from awsrespond.inventory.sweep import Progress, sweep
@@ -177,9 +177,7 @@ def run_triage(
 def _store(case: Case, triage: TriageResult) -> None:
     case.evidence.flush()
     case.write_json("triage.json", triage.as_json(str(case.root)))
-    previous = case.findings()
-    ours = set(triage_rules())
-    kept = [f for f in (previous.findings if previous else []) if f.rule not in ours]
-    case.write_findings(sorted([*kept, *triage.findings], key=sort_key))
+    # Hunt's attribution (attacker-created / attacker-used) is applied when the case has hunt.json.
+    refresh_case_findings(case)
     case.record_command("triage", since=iso(triage.since), findings=len(triage.findings),
                         regions=len(triage.regions))

@@ -1,0 +1,100 @@
+"""The case's findings: triage's and hunt's, with hunt's attribution applied to triage's.
+
+Triage sees what exists and calls new things *suspect*; hunt sees who made them. When the case has
+hunt sessions, a triage finding on something a session created becomes attacker-created, and one
+on an existing credential, user, role or resource a session used or changed becomes attacker-used
+(critical) - which decides whether containment deletes it or deactivates and reverts it
+(DESIGN.md section 3). ``findings.json`` is always rebuilt from ``triage.json`` and ``hunt.json``,
+so re-running either command never loses the other's work.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from awsrespond.case.workspace import Case
+from awsrespond.findings import Classification, Finding, Severity, sort_key
+from awsrespond.hunt.hunt_findings import CHANGED, CREATED, USED, credential_ref
+from awsrespond.hunt.session_model import AttackerSession, Origin
+
+Key = tuple[str, str, str]
+_SESSION_RESOURCE_RULES = frozenset({CREATED.id, CHANGED.id, USED.id})
+
+
+def _key(finding: Finding) -> Key:
+    return finding.resource.type, finding.resource.id, finding.resource.region
+
+
+def attribution_index(sessions: Sequence[AttackerSession]) -> dict[Key, tuple[Classification, dict[str, Any]]]:
+    """Resource -> how the sessions make it attacker-created or attacker-used, with the facts."""
+    index: dict[Key, tuple[Classification, dict[str, Any]]] = {}
+    for session in sessions:
+        for resource in session.changed:
+            index[(resource.type, resource.id, resource.region)] = (Classification.ATTACKER_USED, {
+                "session": session.id, "event_name": resource.event_name, "event_id": resource.event_id})
+        for credential in session.credentials:
+            if credential.origin is not Origin.PRE_EXISTING:
+                continue
+            facts = {"session": session.id, "used_as": credential.credential}
+            ref = credential_ref(credential.credential, credential.principal)
+            index[(ref.type, ref.id, ref.region)] = (Classification.ATTACKER_USED, facts)
+            if credential.principal and ":user/" in credential.principal:
+                owner = credential_ref("principal:" + credential.principal, credential.principal)
+                index[(owner.type, owner.id, owner.region)] = (Classification.ATTACKER_USED, facts)
+        # Created wins over used: a user the attacker made and then used is still theirs to delete.
+        for resource in session.created:
+            index[(resource.type, resource.id, resource.region)] = (Classification.ATTACKER_CREATED, {
+                "session": session.id, "event_name": resource.event_name, "event_id": resource.event_id})
+    return index
+
+
+def attribute(findings: Iterable[Finding], sessions: Sequence[AttackerSession]) -> list[Finding]:
+    index = attribution_index(sessions)
+    result: list[Finding] = []
+    for finding in findings:
+        verdict = index.get(_key(finding))
+        if verdict is None or finding.classification is Classification.POSTURE:
+            result.append(finding)
+            continue
+        classification, facts = verdict
+        floor = Severity.CRITICAL if classification is Classification.ATTACKER_USED else Severity.HIGH
+        result.append(finding.model_copy(update={
+            "classification": classification,
+            "severity": Severity.max(finding.severity, floor),
+            "details": {**finding.details, "attribution": facts},
+            "event_ids": finding.event_ids or ([facts["event_id"]] if facts.get("event_id") else []),
+        }))
+    return result
+
+
+def combine(
+    triage: Sequence[Finding], hunt: Sequence[Finding], sessions: Sequence[AttackerSession]
+) -> list[Finding]:
+    """One list: triage's findings attributed, and hunt's without repeating a resource triage has."""
+    attributed = attribute(triage, sessions)
+    covered = {_key(f) for f in attributed if f.classification in
+               (Classification.ATTACKER_CREATED, Classification.ATTACKER_USED)}
+    extra = [f for f in hunt if not (f.rule in _SESSION_RESOURCE_RULES and _key(f) in covered)]
+    return sorted([*attributed, *extra], key=sort_key)
+
+
+def _findings_of(document: Any) -> list[Finding]:
+    if not isinstance(document, dict):
+        return []
+    return [Finding.model_validate(item) for item in document.get("findings", [])]
+
+
+def case_sessions(case: Case) -> list[AttackerSession]:
+    document = case.read_json("hunt.json")
+    if not isinstance(document, dict):
+        return []
+    return [AttackerSession.model_validate(item) for item in document.get("sessions", [])]
+
+
+def refresh_case_findings(case: Case) -> list[Finding]:
+    """Rebuild ``findings.json`` from ``triage.json`` and ``hunt.json``."""
+    findings = combine(_findings_of(case.read_json("triage.json")), _findings_of(case.read_json("hunt.json")),
+                       case_sessions(case))
+    case.write_findings(findings)
+    return findings
