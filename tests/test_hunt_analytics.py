@@ -1,0 +1,238 @@
+"""Behaviour analytics: each fires on its scenario and stays quiet on the near miss."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import pytest
+
+from awsrespond.findings import Severity
+from awsrespond.hunt.analytics import ANALYTICS
+from awsrespond.hunt.analytics.network import network_of
+from awsrespond.hunt.analytics.useragent import ua_family
+from tests.analytics_events import (
+    REGIONS,
+    Principal,
+    account_id,
+    analyse,
+    call,
+    history,
+    iam_user,
+    ip_in,
+    public_net,
+    role_session,
+    start_time,
+    user_agent,
+)
+
+SEEDS = [11, 202, 3033]
+
+
+# -- building blocks -------------------------------------------------------------------------------
+
+
+def test_networks_group_by_24_and_48_and_ignore_service_names() -> None:
+    assert network_of("203.0.113.7") == network_of("203.0.113.250")
+    assert network_of("203.0.113.7") != network_of("203.0.114.7")
+    assert network_of("06.237.252.245") == network_of("6.237.252.1")
+    assert network_of("2001:db8:aa::1") == network_of("2001:0db8:00aa:ffff::2")
+    assert network_of("2001:db8:aa::1") != network_of("2001:db8:ab::1")
+    assert network_of("::ffff:198.51.100.4") == network_of("198.51.100.9")
+    for not_an_address in ("ec2.amazonaws.com", "AWS Internal", "", None, "999.1.1.1", "host:name"):
+        assert network_of(not_an_address) is None
+    private, public = network_of("10.1.2.3"), network_of("52.1.2.3")
+    assert private is not None and private.internal
+    assert public is not None and not public.internal and public.wide == "52.1.0.0/16"
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_user_agent_families_ignore_versions(seed: int) -> None:
+    rng = random.Random(seed)
+    for family in ("aws-cli", "boto3", "terraform", "go", "java", "js", "browser"):
+        first, second = user_agent(rng, family), user_agent(rng, family)
+        assert ua_family(first) == ua_family(second) is not None
+    assert ua_family(user_agent(rng, "boto3")) != ua_family(user_agent(rng, "boto3-lambda"))
+    assert ua_family(user_agent(rng, "terraform")) == "terraform"
+    assert ua_family("stratus-red-team_5c59eb79-6dac-405c-a4c4-e19aec03c666") == ua_family(
+        "stratus-red-team_10e7edf3-5063-4eba-8842-68f83bb52d65")
+    for service in ("AWS Internal", "cloudformation.amazonaws.com", None, ""):
+        assert ua_family(service) is None
+
+
+def test_registry_lists_every_analytic_with_title_severity_and_mitre() -> None:
+    assert {"aws-new-source-ip", "aws-new-user-agent", "aws-new-region"} <= set(ANALYTICS)
+    for spec in ANALYTICS.values():
+        assert spec.title and spec.description and spec.mitre
+        assert isinstance(spec.severity, Severity)
+
+
+# -- first seen ------------------------------------------------------------------------------------
+
+
+@dataclass
+class Developer:
+    """A developer with ten days of history from home and office in one region."""
+
+    rng: random.Random
+    account: str
+    who: Principal
+    records: list[dict[str, Any]]
+    since: datetime
+    region: str
+    home: str
+    office: str
+    family: str
+
+    @classmethod
+    def make(cls, seed: int) -> Developer:
+        rng = random.Random(seed)
+        account = account_id(rng)
+        start = start_time(rng)
+        region = rng.choice(REGIONS)
+        home, office = public_net(rng), public_net(rng)
+        family = rng.choice(["aws-cli", "boto3"])
+        who = iam_user(rng, account)
+        records = history(rng, who, start, 10, [home, office], [family], region)
+        return cls(rng, account, who, records, start + timedelta(days=10), region, home, office, family)
+
+    def stranger_ip(self, *avoid: str) -> str:
+        return ip_in(public_net(self.rng, avoid=[self.home, self.office, *avoid]), self.rng)
+
+    def agent(self, family: str | None = None) -> str:
+        return user_agent(self.rng, family or self.family)
+
+
+def _attack(rng: random.Random, who: Principal, when: datetime, ip: str, family: str,
+            region: str) -> list[dict[str, Any]]:
+    names = ["GetCallerIdentity", "ListUsers", "CreateUser", "CreateAccessKey", "AttachUserPolicy"]
+    return [call(who, name, when + timedelta(seconds=20 * i), ip, user_agent(rng, family), region)
+            for i, name in enumerate(names)]
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_new_network_with_sensitive_calls_is_high_even_with_the_usual_agent(seed: int) -> None:
+    dev = Developer.make(seed)
+    attacker_ip = dev.stranger_ip()
+    attack = _attack(dev.rng, dev.who, dev.since + timedelta(hours=dev.rng.uniform(1, 20)), attacker_ip,
+                     dev.family, dev.region)
+    usual = history(dev.rng, dev.who, dev.since, 1, [dev.home], [dev.family], dev.region, per_day=5)
+    loaded = analyse([*dev.records, *usual, *attack], since=dev.since)
+    [found] = loaded.by_rule("aws-new-source-ip")
+    assert found.severity == Severity.HIGH
+    assert found.subject == dev.who.arn
+    assert loaded.event_ids(found.rowids) == {r["eventID"] for r in attack}
+    assert found.details["source_ips"] == [attacker_ip]
+    assert "CreateAccessKey" in found.details["sensitive_calls"]
+    assert not found.details["new_user_agent_family"]
+    assert not loaded.by_rule("aws-new-user-agent")
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_new_network_ranks_by_activity_reads_low_writes_medium(seed: int) -> None:
+    dev = Developer.make(seed)
+    when = dev.since + timedelta(hours=3)
+    reader = dev.stranger_ip()
+    writer = dev.stranger_ip(reader)
+    window = [call(dev.who, "DescribeInstances", when, reader, dev.agent(), dev.region),
+              call(dev.who, "CreateTags", when, writer, dev.agent(), dev.region)]
+    loaded = analyse([*dev.records, *window], since=dev.since)
+    severity = {d.details["source_ips"][0]: d.severity for d in loaded.by_rule("aws-new-source-ip")}
+    assert severity == {reader: Severity.LOW, writer: Severity.MEDIUM}
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_same_24_is_not_a_new_network_and_service_names_are_not_addresses(seed: int) -> None:
+    dev = Developer.make(seed)
+    when = dev.since + timedelta(hours=2)
+    window = [call(dev.who, "CreateUser", when, ip_in(dev.office, dev.rng), dev.agent(), dev.region),
+              call(dev.who, "CreateAccessKey", when, "AWS Internal", dev.agent(), dev.region),
+              call(dev.who, "RunInstances", when, "autoscaling.amazonaws.com", dev.agent(), dev.region)]
+    loaded = analyse([*dev.records, *window], since=dev.since)
+    assert not loaded.by_rule("aws-new-source-ip")
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_principal_without_history_gets_a_note_not_an_alarm(seed: int) -> None:
+    dev = Developer.make(seed)
+    rng = dev.rng
+    newcomer = iam_user(rng, dev.account)
+    thin = history(rng, newcomer, dev.since - timedelta(days=1), 1, [public_net(rng)], ["boto3"], dev.region,
+                   per_day=3)
+    attack = _attack(rng, newcomer, dev.since + timedelta(hours=1), dev.stranger_ip(), "aws-cli", dev.region)
+    loaded = analyse([*dev.records, *thin, *attack], since=dev.since)
+    assert not [d for d in loaded.result.detections if d.rule.startswith("aws-new-") and d.subject == newcomer.arn]
+    assert any(newcomer.arn in note and "no history" in note for note in loaded.result.notes)
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_roaming_role_is_quiet_on_new_networks_unless_the_client_is_new(seed: int) -> None:
+    rng = random.Random(seed)
+    account, start, region = account_id(rng), start_time(rng), rng.choice(REGIONS)
+    role = f"deploy-{rng.randint(100, 999)}"
+    records = []
+    for day in range(12):  # a CI role: a fresh runner network every day
+        runner = role_session(rng, account, role, f"run-{rng.randint(10**6, 10**7)}")
+        records += history(rng, runner, start + timedelta(days=day), 1, [public_net(rng)], ["aws-cli"], region,
+                           per_day=4, names=("UpdateFunctionCode20150331v2", "GetFunction20150331v2"))
+    since = start + timedelta(days=12)
+    run = role_session(rng, account, role, f"run-{rng.randint(10**6, 10**7)}")
+    routine = history(rng, run, since, 1, [public_net(rng)], ["aws-cli"], region, per_day=4,
+                      names=("UpdateFunctionCode20150331v2", "PublishVersion20150331"))
+    loaded = analyse([*records, *routine], since=since)
+    assert not loaded.by_rule("aws-new-source-ip")
+    assert any("new networks on most days" in note for note in loaded.result.notes)
+
+    stolen = role_session(rng, account, role, f"run-{rng.randint(10**6, 10**7)}")
+    theft = [call(stolen, "CreateAccessKey", since + timedelta(hours=5), ip_in(public_net(rng), rng),
+                  user_agent(rng, "boto3"), region)]
+    loaded = analyse([*records, *routine, *theft], since=since)
+    [found] = loaded.by_rule("aws-new-source-ip")
+    assert found.severity == Severity.HIGH and found.details["new_user_agent_family"]
+    assert loaded.event_ids(found.rowids) == {theft[0]["eventID"]}
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_new_user_agent_family_but_not_a_new_version(seed: int) -> None:
+    dev = Developer.make(seed)
+    other = "go" if dev.family != "go" else "java"
+    when = dev.since + timedelta(hours=1)
+    ip = ip_in(dev.home, dev.rng)
+    upgraded = call(dev.who, "DescribeInstances", when, ip, dev.agent(), dev.region)
+    new_client = [call(dev.who, "GetSecretValue", when, ip, dev.agent(other), dev.region),
+                  call(dev.who, "ListSecrets", when, ip, dev.agent(other), dev.region)]
+    loaded = analyse([*dev.records, upgraded], since=dev.since)
+    assert not loaded.by_rule("aws-new-user-agent")
+    loaded = analyse([*dev.records, upgraded, *new_client], since=dev.since)
+    [found] = loaded.by_rule("aws-new-user-agent")
+    assert found.severity == Severity.MEDIUM and found.details["sensitive_calls"] == ["GetSecretValue"]
+    assert loaded.event_ids(found.rowids) == {r["eventID"] for r in new_client}
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_new_region_writes_where_the_account_never_worked_are_high(seed: int) -> None:
+    dev = Developer.make(seed)
+    rng = dev.rng
+    colleague = iam_user(rng, dev.account)
+    team_region = rng.choice([r for r in REGIONS if r != dev.region])
+    unused = rng.choice([r for r in REGIONS if r not in (dev.region, team_region)])
+    records = [*dev.records,
+               *history(rng, colleague, dev.since - timedelta(days=5), 5, [public_net(rng)], ["boto3"], team_region)]
+    when = dev.since + timedelta(hours=4)
+    ip = ip_in(dev.home, rng)
+    in_team_region = call(dev.who, "CreateTags", when, ip, dev.agent(), team_region)
+    loaded = analyse([*records, in_team_region], since=dev.since)
+    [found] = loaded.by_rule("aws-new-region")
+    assert found.severity == Severity.LOW and not found.details["regions_account_never_used"]
+
+    launch = call(dev.who, "RunInstances", when, ip, dev.agent(), unused, params={"instanceType": "c5.large"})
+    loaded = analyse([*records, in_team_region, launch], since=dev.since)
+    [found] = loaded.by_rule("aws-new-region")
+    assert found.severity == Severity.HIGH and found.details["regions_account_never_used"] == [unused]
+    assert loaded.event_ids(found.rowids) == {launch["eventID"], in_team_region["eventID"]}
+
+    usual = call(dev.who, "RunInstances", when, ip, dev.agent(), dev.region)
+    loaded = analyse([*records, usual], since=dev.since)
+    assert not loaded.by_rule("aws-new-region")
