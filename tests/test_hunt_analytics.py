@@ -22,6 +22,7 @@ from tests.analytics_events import (
     history,
     iam_user,
     ip_in,
+    login,
     public_net,
     role_session,
     start_time,
@@ -236,3 +237,65 @@ def test_new_region_writes_where_the_account_never_worked_are_high(seed: int) ->
     usual = call(dev.who, "RunInstances", when, ip, dev.agent(), dev.region)
     loaded = analyse([*records, usual], since=dev.since)
     assert not loaded.by_rule("aws-new-region")
+
+
+# -- console ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_console_login_from_a_network_the_user_never_used(seed: int) -> None:
+    dev = Developer.make(seed)
+    browser = dev.agent("browser")
+    when = dev.since + timedelta(hours=dev.rng.uniform(0, 30))
+    at_office = login(dev.who, when, ip_in(dev.office, dev.rng), browser)
+    loaded = analyse([*dev.records, at_office], since=dev.since, only=["aws-console-login-new-ip"])
+    assert not loaded.result.detections
+
+    stranger = dev.stranger_ip()
+    with_mfa = login(dev.who, when, stranger, browser)
+    loaded = analyse([*dev.records, at_office, with_mfa], since=dev.since, only=["aws-console-login-new-ip"])
+    [found] = loaded.result.detections
+    assert found.severity == Severity.MEDIUM and found.subject == dev.who.arn
+    assert loaded.event_ids(found.rowids) == {with_mfa["eventID"]}
+
+    without_mfa = login(dev.who, when, dev.stranger_ip(stranger), browser, mfa=False)
+    loaded = analyse([*dev.records, without_mfa], since=dev.since, only=["aws-console-login-new-ip"])
+    [found] = loaded.result.detections
+    assert found.severity == Severity.HIGH and found.details["without_mfa"]
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_console_success_after_failures_for_the_user(seed: int) -> None:
+    dev = Developer.make(seed)
+    rng, browser = dev.rng, dev.agent("browser")
+    ip = dev.stranger_ip()
+    success_at = dev.since + timedelta(hours=rng.uniform(1, 20))
+    failures = [login(dev.who, success_at - timedelta(minutes=rng.uniform(1, 29)), ip_in(public_net(rng), rng),
+                      browser, success=False) for _ in range(3)]
+    success = login(dev.who, success_at, ip, browser)
+    loaded = analyse([*dev.records, *failures, success], since=dev.since, only=["aws-console-login-after-failures"])
+    [found] = loaded.result.detections
+    assert found.severity == Severity.HIGH and found.details["most_failures_for_user"] == 3
+    assert loaded.event_ids(found.rowids) == {r["eventID"] for r in [*failures, success]}
+
+    two = analyse([*dev.records, *failures[:2], success], since=dev.since, only=["aws-console-login-after-failures"])
+    assert not two.result.detections
+    stale = [login(dev.who, success_at - timedelta(minutes=31 + i), ip, browser, success=False) for i in range(4)]
+    old = analyse([*dev.records, *stale, success], since=dev.since, only=["aws-console-login-after-failures"])
+    assert not old.result.detections
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_console_success_after_failures_from_the_same_address_spraying_users(seed: int) -> None:
+    dev = Developer.make(seed)
+    rng, browser = dev.rng, dev.agent("browser")
+    sprayer = dev.stranger_ip()
+    success_at = dev.since + timedelta(hours=rng.uniform(1, 20))
+    others = [iam_user(rng, dev.account) for _ in range(4)]
+    sprays = [login(user, success_at - timedelta(minutes=rng.uniform(1, 25)), sprayer, browser, success=False)
+              for user in others]
+    success = login(dev.who, success_at, sprayer, browser)
+    loaded = analyse([*dev.records, *sprays, success], since=dev.since, only=["aws-console-login-after-failures"])
+    [found] = loaded.result.detections
+    assert found.subject == dev.who.arn and found.details["users_tried_from_address"] == 4
+    assert found.details["most_failures_for_user"] == 0
