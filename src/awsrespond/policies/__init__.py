@@ -3,25 +3,34 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from importlib import resources
 from typing import Any
 
 from awsrespond.inventory import collectors as _collectors  # noqa: F401
 from awsrespond.inventory.base import registry
+from awsrespond.trail import discover, lookup
 
 # Calls made outside the collectors: identity, alias and region discovery.
 BASE_READ_ACTIONS = ("sts:GetCallerIdentity", "iam:ListAccountAliases", "ec2:DescribeRegions")
+# hunt: finding the trails and reading LookupEvents.
+HUNT_READ_ACTIONS = (*discover.PERMISSIONS, *lookup.PERMISSIONS)
+# Reading a trail bucket is granted on that bucket only: reading every object of every bucket would
+# hand the responder's credentials far more than logs. The shipped policy names a placeholder
+# (upper case, so no real bucket can match it) to replace with the trail bucket's name.
+TRAIL_BUCKET_PLACEHOLDER = "TRAIL-BUCKET-NAME"
 
 
 def readonly_actions() -> list[str]:
-    """Every IAM action a read-only awsrespond run needs, from the collectors' declarations."""
-    actions = set(BASE_READ_ACTIONS)
+    """Every IAM action a read-only awsrespond run needs on any resource, from the declarations."""
+    actions = set(BASE_READ_ACTIONS) | set(HUNT_READ_ACTIONS)
     for cls in registry.values():
         actions.update(cls.permissions)
     return sorted(actions)
 
 
-def readonly_policy_document() -> dict[str, Any]:
+def readonly_policy_document(trail_buckets: Sequence[str] = ()) -> dict[str, Any]:
+    buckets = list(dict.fromkeys(trail_buckets)) or [TRAIL_BUCKET_PLACEHOLDER]
     return {
         "Version": "2012-10-17",
         "Statement": [
@@ -30,7 +39,13 @@ def readonly_policy_document() -> dict[str, Any]:
                 "Effect": "Allow",
                 "Action": readonly_actions(),
                 "Resource": "*",
-            }
+            },
+            {
+                "Sid": "AwsrespondReadTrailBucket",
+                "Effect": "Allow",
+                "Action": sorted(discover.BUCKET_PERMISSIONS),
+                "Resource": [arn for name in buckets for arn in (f"arn:aws:s3:::{name}", f"arn:aws:s3:::{name}/*")],
+            },
         ],
     }
 
