@@ -11,9 +11,11 @@ import pytest
 
 from awsrespond.findings import Severity
 from awsrespond.hunt.analytics import ANALYTICS
+from awsrespond.hunt.analytics.bursts import DENIED, ENUMERATION_CALLS
 from awsrespond.hunt.analytics.network import network_of
 from awsrespond.hunt.analytics.useragent import ua_family
 from tests.analytics_events import (
+    RECON_NAMES,
     REGIONS,
     Principal,
     account_id,
@@ -25,6 +27,7 @@ from tests.analytics_events import (
     login,
     public_net,
     role_session,
+    source_of,
     start_time,
     user_agent,
 )
@@ -299,3 +302,107 @@ def test_console_success_after_failures_from_the_same_address_spraying_users(see
     [found] = loaded.result.detections
     assert found.subject == dev.who.arn and found.details["users_tried_from_address"] == 4
     assert found.details["most_failures_for_user"] == 0
+
+
+# -- bursts ----------------------------------------------------------------------------------------
+
+
+def _reads(dev: Developer, who: Principal, names: list[str], start: datetime, spread: timedelta, ip: str,
+           *, error: str | None = None, source: str | None = None) -> list[dict[str, Any]]:
+    step = spread / max(len(names) - 1, 1)
+    agent = dev.agent()
+    return [call(who, name, start + step * i, ip, agent, dev.region, error=error, source=source)
+            for i, name in enumerate(names)]
+
+
+def _services(names: list[str]) -> int:
+    return len({source_of(name) for name in names})
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_enumeration_burst_across_services(seed: int) -> None:
+    dev = Developer.make(seed)
+    rng = dev.rng
+    stolen = iam_user(rng, dev.account)  # no history: bursts need none
+    names = rng.sample(RECON_NAMES, 30)
+    assert _services(names) >= 6
+    start, ip = dev.since + timedelta(hours=rng.uniform(1, 20)), dev.stranger_ip()
+    burst = _reads(dev, stolen, names, start, timedelta(minutes=rng.uniform(1, 4.5)), ip)
+    calm = _reads(dev, dev.who, rng.sample(RECON_NAMES, 20), start, timedelta(minutes=3), ip_in(dev.home, rng))
+    loaded = analyse([*dev.records, *burst, *calm], since=dev.since, only=["aws-enumeration-burst"])
+    [found] = loaded.result.detections
+    assert found.severity == Severity.HIGH and found.subject == stolen.key
+    assert loaded.event_ids(found.rowids) == {r["eventID"] for r in burst}
+
+    under = _reads(dev, stolen, names[:ENUMERATION_CALLS - 1], start, timedelta(minutes=2), ip)
+    slow = _reads(dev, stolen, names, start, timedelta(minutes=45), ip)
+    for near_miss in (under, slow):
+        assert not analyse([*dev.records, *near_miss], since=dev.since,
+                           only=["aws-enumeration-burst"]).result.detections
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_enumeration_burst_that_is_routine_or_within_one_service_is_low(seed: int) -> None:
+    dev = Developer.make(seed)
+    rng = dev.rng
+    plan = rng.sample(RECON_NAMES, 40)  # what this principal's Terraform plan reads every day
+    daily = [r for day in range(1, 6) for r in _reads(dev, dev.who, plan, dev.since - timedelta(days=day, hours=3),
+                                                          timedelta(minutes=2), ip_in(dev.home, rng))]
+    today = _reads(dev, dev.who, rng.sample(plan, 36), dev.since + timedelta(hours=2), timedelta(minutes=2),
+                   ip_in(dev.home, rng))
+    loaded = analyse([*dev.records, *daily, *today], since=dev.since, only=["aws-enumeration-burst"])
+    [found] = loaded.result.detections
+    assert found.severity == Severity.LOW and found.details["largest_in_history"] >= 36
+
+    service = f"{rng.choice(['ec2', 'rds', 'glue'])}.amazonaws.com"
+    console_page = [f"Describe{w.title()}{i}" for i, w in enumerate(rng.sample(["vpcs", "hosts", "tags", "zones",
+                                                                                 "images", "fleets"], 6) * 5)]
+    page = _reads(dev, iam_user(rng, dev.account), console_page, dev.since + timedelta(hours=1),
+                  timedelta(minutes=1), dev.stranger_ip(), source=service)
+    loaded = analyse([*dev.records, *page], since=dev.since, only=["aws-enumeration-burst"])
+    [found] = loaded.result.detections
+    assert found.severity == Severity.LOW and found.details["services"] == 1
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_access_denied_storm(seed: int) -> None:
+    dev = Developer.make(seed)
+    rng = dev.rng
+    prober = role_session(rng, dev.account, f"app-{rng.randint(1, 99)}", f"s-{rng.randint(1, 10**6)}")
+    code = rng.choice(["AccessDenied", "Client.UnauthorizedOperation", "AccessDeniedException"])
+    start, ip = dev.since + timedelta(hours=rng.uniform(1, 20)), dev.stranger_ip()
+    names = rng.sample(RECON_NAMES, 12)
+    probing = _reads(dev, prober, names, start, timedelta(minutes=3), ip, error=code)
+    loaded = analyse([*dev.records, *probing], since=dev.since, only=["aws-access-denied-storm"])
+    [found] = loaded.result.detections
+    assert found.severity == Severity.HIGH and found.subject == prober.key
+    assert loaded.event_ids(found.rowids) == {r["eventID"] for r in probing}
+
+    medium = _reads(dev, prober, names[:6] * 2, start, timedelta(minutes=3), ip, error=code)
+    [found] = analyse([*dev.records, *medium], since=dev.since, only=["aws-access-denied-storm"]).result.detections
+    assert found.severity == Severity.MEDIUM
+
+    under = _reads(dev, prober, names[:DENIED - 1], start, timedelta(minutes=3), ip, error=code)
+    allowed = _reads(dev, prober, names, start, timedelta(minutes=3), ip)
+    for near_miss in (under, allowed):
+        assert not analyse([*dev.records, *near_miss], since=dev.since,
+                           only=["aws-access-denied-storm"]).result.detections
+
+    retries = _reads(dev, prober, [rng.choice(names)] * 30, start, timedelta(seconds=40), ip, error=code)
+    [found] = analyse([*dev.records, *retries], since=dev.since, only=["aws-access-denied-storm"]).result.detections
+    assert found.severity == Severity.LOW
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_access_denied_storm_seen_in_history_is_low(seed: int) -> None:
+    dev = Developer.make(seed)
+    rng = dev.rng
+    names = rng.sample(RECON_NAMES, 8)
+    code = "AccessDenied"
+    before = [r for day in (1, 3, 5) for r in _reads(dev, dev.who, names * 2, dev.since - timedelta(days=day),
+                                                         timedelta(minutes=2), ip_in(dev.home, rng), error=code)]
+    now = _reads(dev, dev.who, names * 2, dev.since + timedelta(hours=1), timedelta(minutes=2),
+                 ip_in(dev.home, rng), error=code)
+    loaded = analyse([*dev.records, *before, *now], since=dev.since, only=["aws-access-denied-storm"])
+    [found] = loaded.result.detections
+    assert found.severity == Severity.LOW and found.details["largest_in_history"] >= 16

@@ -1,0 +1,174 @@
+"""Bursts by one credential within minutes: enumeration (many distinct reads) and AccessDenied storms.
+
+Both slide a 5-minute window over each credential's calls (the access key; the principal when a
+record has none). A burst is judged against the principal's own history: the same kind of burst
+before ``since`` (a Terraform plan every morning, a console user browsing, a job missing one
+permission) makes it low.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import duckdb
+
+from awsrespond.findings import Severity
+from awsrespond.hunt.analytics.prepare import VIEW, Scope, prepared
+from awsrespond.hunt.analytics.registry import AnalyticResult, analytic, detection
+from awsrespond.hunt.detections import Window
+from awsrespond.timeutil import iso
+
+SPAN = "INTERVAL 5 MINUTE"
+ENUMERATION_CALLS = 25
+"""Distinct read calls (service and name) by one credential within 5 minutes."""
+ENUMERATION_SERVICES = 3
+"""A burst within fewer services is a console page or a tool looking at one thing: low."""
+WIDE_RECON_SERVICES = 6
+DENIED = 10
+DENIED_NAMES = 5
+"""AccessDenied answers (and the distinct calls denied) within 5 minutes that make permission probing."""
+DENIED_RETRIES = 20
+"""So many denials of few calls: a retry loop, a tool, or probing one permission: low."""
+ROUTINE_SHARE = 0.7
+"""A burst no bigger than 1/0.7 of the principal's largest in history is its routine."""
+
+DENIED_CODES = ("AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "Client.UnauthorizedOperation",
+                "UnauthorizedAccess", "AuthorizationError", "AuthorizationErrorException", "Forbidden",
+                "NotAuthorized", "UnauthorizedException")
+_DENIED_SQL = ("(err IN (" + ", ".join(f"'{c}'" for c in DENIED_CODES) + ") OR err ILIKE '%AccessDenied%' "
+               "OR err ILIKE '%Unauthorized%')")
+_CRED = "coalesce(akey, principal, arn)"
+
+
+@dataclass(frozen=True)
+class Burst:
+    credential: str
+    principal: str | None
+    rowids: list[int]
+    distinct_calls: int
+    """The most distinct calls (service and name) within 5 minutes; ``distinct_names``, ``services`` and
+    ``events`` likewise."""
+    distinct_names: int
+    services: int
+    first: datetime
+    last: datetime
+    names: list[str]
+    events: int
+
+
+def _bursts(con: duckdb.DuckDBPyConnection, scope: Scope, where: str, peak_condition: str) -> list[Burst]:
+    """Credentials whose calls matching ``where`` reach ``peak_condition`` (over ``calls``, ``names``,
+    ``services``, ``events`` in the 5 minutes up to a call); each with every call of its bursts."""
+    rows = scope.rows(con, f"""
+        WITH r AS (
+            SELECT rid, t, {_CRED} AS cred, principal, name, src, src || ':' || name AS call FROM {VIEW}
+            WHERE {scope.win()} AND {_CRED} IS NOT NULL AND {where}),
+        s AS (
+            SELECT *, count(DISTINCT call) OVER w AS calls, count(DISTINCT name) OVER w AS names,
+                   count(DISTINCT src) OVER w AS services, count(*) OVER w AS events
+            FROM r WINDOW w AS (PARTITION BY cred ORDER BY t RANGE BETWEEN {SPAN} PRECEDING AND CURRENT ROW)),
+        marked AS (
+            SELECT *, CASE WHEN {peak_condition} THEN t END AS peak_t FROM s),
+        covered AS (
+            -- a call belongs to a burst when a peak is reached within the 5 minutes after it
+            SELECT *, max(peak_t) OVER (PARTITION BY cred ORDER BY t
+                                        RANGE BETWEEN CURRENT ROW AND {SPAN} FOLLOWING) AS peak_after
+            FROM marked)
+        SELECT cred, any_value(principal), list(rid), max(calls) FILTER (WHERE peak_t IS NOT NULL),
+               max(names) FILTER (WHERE peak_t IS NOT NULL), max(services) FILTER (WHERE peak_t IS NOT NULL),
+               min(t), max(t), list(DISTINCT name), max(events) FILTER (WHERE peak_t IS NOT NULL)
+        FROM covered WHERE peak_after IS NOT NULL
+        GROUP BY cred ORDER BY min(t)""")
+    return [Burst(*row) for row in rows]
+
+
+def _history_peaks(con: duckdb.DuckDBPyConnection, scope: Scope, where: str, metric: str,
+                   principals: list[str]) -> dict[str, int]:
+    """The largest ``metric`` each principal reached in any 5 minutes of its history."""
+    if not scope.has_history or not principals:
+        return {}
+    rows = scope.rows(con, f"""
+        WITH r AS (
+            SELECT t, {_CRED} AS cred, principal, name, src, src || ':' || name AS call FROM {VIEW}
+            WHERE {scope.hist()} AND principal IN (SELECT unnest($principals::VARCHAR[])) AND {where}),
+        s AS (
+            SELECT principal, {metric} OVER (PARTITION BY cred ORDER BY t
+                                             RANGE BETWEEN {SPAN} PRECEDING AND CURRENT ROW) AS m FROM r)
+        SELECT principal, max(m) FROM s GROUP BY principal""", principals=principals)
+    return {str(p): int(m) for p, m in rows}
+
+
+def _details(burst: Burst, usual: int, **extra: Any) -> dict[str, Any]:
+    return {
+        "credential": burst.credential, "principal": burst.principal, "events": len(burst.rowids),
+        "services": burst.services, "event_names": sorted(burst.names)[:40], "largest_in_history": usual,
+        "first_seen": iso(burst.first), "last_seen": iso(burst.last), **extra,
+    }
+
+
+@analytic(
+    "aws-enumeration-burst",
+    title="Burst of distinct read calls by one credential (reconnaissance)",
+    severity=Severity.HIGH,
+    mitre=("T1580", "T1526", "T1087.004"),
+)
+def enumeration_burst(con: duckdb.DuckDBPyConnection, window: Window) -> AnalyticResult:
+    """At least 25 distinct read calls (List/Describe/Get...) by one credential within 5 minutes across
+    at least 3 services: medium; 6 services or more: high. Within fewer services, or no bigger than
+    what the principal did before ``since``: low."""
+    scope = prepared(con, window)
+    result = AnalyticResult()
+    where = "is_read AND src <> 'signin.amazonaws.com'"
+    bursts = _bursts(con, scope, where, f"calls >= {ENUMERATION_CALLS}")
+    usual = _history_peaks(con, scope, where, "count(DISTINCT call)",
+                           sorted({b.principal for b in bursts if b.principal}))
+    for burst in bursts:
+        before = usual.get(burst.principal or "", 0)
+        if before >= ROUTINE_SHARE * burst.distinct_calls or burst.services < ENUMERATION_SERVICES:
+            severity = Severity.LOW
+        elif burst.services >= WIDE_RECON_SERVICES:
+            severity = Severity.HIGH
+        else:
+            severity = Severity.MEDIUM
+        result.detections.append(detection(
+            "aws-enumeration-burst", severity, burst.rowids, subject=burst.credential,
+            details=_details(burst, before, distinct_calls_in_5_minutes=burst.distinct_calls),
+            recommendation=("Reconnaissance maps what a credential can reach before using it: check who holds "
+                            f"{burst.credential} and what it did right after."),
+        ))
+    return result
+
+
+@analytic(
+    "aws-access-denied-storm",
+    title="Storm of AccessDenied answers to one credential (permission probing)",
+    severity=Severity.HIGH,
+    mitre=("T1580", "T1069.003"),
+)
+def access_denied_storm(con: duckdb.DuckDBPyConnection, window: Window) -> AnalyticResult:
+    """At least 10 AccessDenied / UnauthorizedOperation answers to one credential within 5 minutes over
+    at least 5 distinct calls: medium, 10 distinct calls: high; 20 denials of fewer calls (a retry
+    loop, or one permission tried again and again): low; no bigger than in its history: low."""
+    scope = prepared(con, window)
+    result = AnalyticResult()
+    bursts = _bursts(con, scope, _DENIED_SQL,
+                     f"(events >= {DENIED} AND names >= {DENIED_NAMES}) OR events >= {DENIED_RETRIES}")
+    usual = _history_peaks(con, scope, _DENIED_SQL, "count(*)", sorted({b.principal for b in bursts if b.principal}))
+    for burst in bursts:
+        before = usual.get(burst.principal or "", 0)
+        if before >= ROUTINE_SHARE * burst.events or burst.distinct_names < DENIED_NAMES:
+            severity = Severity.LOW
+        elif burst.distinct_names >= 2 * DENIED_NAMES:
+            severity = Severity.HIGH
+        else:
+            severity = Severity.MEDIUM
+        result.detections.append(detection(
+            "aws-access-denied-storm", severity, burst.rowids, subject=burst.credential,
+            details=_details(burst, before, denied_in_5_minutes=burst.events,
+                             distinct_calls_denied=burst.distinct_names),
+            recommendation=(f"Someone is testing what {burst.credential} may do: confirm who holds it, and look "
+                            "for the calls that were allowed in between."),
+        ))
+    return result
