@@ -23,8 +23,10 @@ from tests.analytics_events import (
     call,
     history,
     iam_user,
+    instance_id,
     ip_in,
     login,
+    private_net,
     public_net,
     role_session,
     source_of,
@@ -406,3 +408,135 @@ def test_access_denied_storm_seen_in_history_is_low(seed: int) -> None:
     loaded = analyse([*dev.records, *before, *now], since=dev.since, only=["aws-access-denied-storm"])
     [found] = loaded.result.detections
     assert found.severity == Severity.LOW and found.details["largest_in_history"] >= 16
+
+
+# -- one key, several places -----------------------------------------------------------------------
+
+
+def _interleave(dev: Developer, a: tuple[Principal, str], b: tuple[Principal, str], start: datetime, count: int,
+                gap: timedelta) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """``count`` calls alternating between two (principal, /24) places, ``gap`` apart."""
+    first: list[dict[str, Any]] = []
+    second: list[dict[str, Any]] = []
+    for i in range(count):
+        who, net = (a, b)[i % 2]
+        record = call(who, dev.rng.choice(["DescribeInstances", "ListBuckets", "CreateTags"]), start + gap * i,
+                      ip_in(net, dev.rng), dev.agent(), dev.region)
+        (first, second)[i % 2].append(record)
+    return first, second
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_long_term_key_in_two_places_within_the_hour(seed: int) -> None:
+    dev = Developer.make(seed)
+    rng = dev.rng
+    stranger = public_net(rng, avoid=[dev.home, dev.office])
+    start = dev.since + timedelta(hours=rng.uniform(1, 20))
+    owner, thief = _interleave(dev, (dev.who, dev.home), (dev.who, stranger), start, 6,
+                               timedelta(minutes=rng.uniform(2, 15)))
+    loaded = analyse([*dev.records, *owner, *thief], since=dev.since, only=["aws-access-key-two-networks"])
+    [found] = loaded.result.detections
+    assert found.severity == Severity.HIGH and found.subject == dev.who.key
+    assert {r["eventID"] for r in thief} <= loaded.event_ids(found.rowids)
+    assert [n["seen_in_history"] for n in found.details["networks"]].count(False) == 1
+
+    both_known = _interleave(dev, (dev.who, dev.home), (dev.who, dev.office), start, 6, timedelta(minutes=5))
+    hours_apart = _interleave(dev, (dev.who, dev.home), (dev.who, stranger), start, 4, timedelta(minutes=61))
+    neighbour = ".".join([*stranger.split(".")[:2], str((int(stranger.split(".")[2]) + 1) % 256)])
+    same_16 = _interleave(dev, (dev.who, stranger), (dev.who, neighbour), start, 6, timedelta(minutes=5))
+    for first, second in (both_known, hours_apart, same_16):
+        assert not analyse([*dev.records, *first, *second], since=dev.since,
+                           only=["aws-access-key-two-networks"]).result.detections
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_key_in_two_places_without_history_is_low_once_medium_back_and_forth(seed: int) -> None:
+    dev = Developer.make(seed)
+    rng = dev.rng
+    newcomer = iam_user(rng, dev.account)
+    here, there = public_net(rng), public_net(rng)
+    start = dev.since + timedelta(hours=2)
+    once = [call(newcomer, "ListBuckets", start, ip_in(here, rng), dev.agent(), dev.region),
+            call(newcomer, "ListBuckets", start + timedelta(minutes=9), ip_in(there, rng), dev.agent(), dev.region)]
+    [found] = analyse([*dev.records, *once], since=dev.since, only=["aws-access-key-two-networks"]).result.detections
+    assert found.severity == Severity.LOW and not found.details["principal_has_history"]
+    first, second = _interleave(dev, (newcomer, here), (newcomer, there), start, 5, timedelta(minutes=7))
+    [found] = analyse([*dev.records, *first, *second], since=dev.since,
+                      only=["aws-access-key-two-networks"]).result.detections
+    assert found.severity == Severity.MEDIUM and found.details["switches"] == 4
+
+
+@dataclass
+class Fleet:
+    """An instance role with history: instances calling through a NAT and a VPC endpoint."""
+
+    rng: random.Random
+    account: str
+    role: str
+    role_id: str
+    region: str
+    nat: str
+    endpoint: str
+    since: datetime
+    records: list[dict[str, Any]]
+
+    @classmethod
+    def make(cls, seed: int, *, own_addresses: bool = False) -> Fleet:
+        rng = random.Random(seed)
+        account, start, region = account_id(rng), start_time(rng), rng.choice(REGIONS)
+        fleet = cls(rng, account, f"app-{rng.choice(['api', 'worker', 'web'])}-{rng.randint(1, 99)}",
+                    f"AROA{rng.randint(10**16, 10**17)}", region, public_net(rng), private_net(rng),
+                    start + timedelta(days=8), [])
+        for day in range(8):
+            instance = fleet.session(instance_id(rng))
+            egress = public_net(rng) if own_addresses else fleet.nat
+            fleet.records += history(rng, instance, start + timedelta(days=day), 1, [egress, fleet.endpoint],
+                                     ["go", "boto3"], region, per_day=10,
+                                     names=("GetParameter", "GetSecretValue", "UpdateInstanceInformation"))
+        return fleet
+
+    def session(self, instance: str) -> Principal:
+        return role_session(self.rng, self.account, self.role, instance, role_id=self.role_id,
+                            ec2_instance=self.rng.random() < 0.7)
+
+    def calls(self, who: Principal, net: str, start: datetime, count: int) -> list[dict[str, Any]]:
+        return [call(who, self.rng.choice(["GetParameters", "DescribeInstances", "ListBuckets", "GetSecretValue"]),
+                     start + timedelta(minutes=3 * i), ip_in(net, self.rng), user_agent(self.rng, "go"), self.region)
+                for i in range(count)]
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_instance_credentials_used_from_outside(seed: int) -> None:
+    fleet = Fleet.make(seed)
+    rng = fleet.rng
+    victim = fleet.session(instance_id(rng))
+    start = fleet.since + timedelta(hours=rng.uniform(1, 10))
+    own = fleet.calls(victim, fleet.nat, start, 5) + fleet.calls(victim, fleet.endpoint, start, 3)
+    stolen = fleet.calls(victim, public_net(rng, avoid=[fleet.nat]), start + timedelta(minutes=20), 4)
+    loaded = analyse([*fleet.records, *own, *stolen], since=fleet.since, only=["aws-instance-credentials-outside"])
+    [found] = loaded.result.detections
+    assert found.severity == Severity.HIGH and found.subject == victim.key
+    assert loaded.event_ids(found.rowids) == {r["eventID"] for r in stolen}
+    assert found.details["instance"] == victim.identity["arn"].rsplit("/", 1)[1]
+
+    newcomer = fleet.session(instance_id(rng))
+    routine = fleet.calls(newcomer, fleet.nat, start, 4) + fleet.calls(newcomer, fleet.endpoint, start, 4)
+    assert not analyse([*fleet.records, *own, *routine], since=fleet.since,
+                       only=["aws-instance-credentials-outside", "aws-access-key-two-networks"]).result.detections
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_instance_with_its_own_address_is_low_unless_two_public_networks(seed: int) -> None:
+    fleet = Fleet.make(seed, own_addresses=True)
+    rng = fleet.rng
+    newcomer = fleet.session(instance_id(rng))
+    start = fleet.since + timedelta(hours=3)
+    own_ip = public_net(rng)
+    routine = fleet.calls(newcomer, own_ip, start, 4) + fleet.calls(newcomer, fleet.endpoint, start, 4)
+    [found] = analyse([*fleet.records, *routine], since=fleet.since,
+                      only=["aws-instance-credentials-outside"]).result.detections
+    assert found.severity == Severity.LOW
+    stolen = fleet.calls(newcomer, public_net(rng, avoid=[own_ip]), start + timedelta(minutes=30), 3)
+    [found] = analyse([*fleet.records, *routine, *stolen], since=fleet.since,
+                      only=["aws-instance-credentials-outside"]).result.detections
+    assert found.severity == Severity.HIGH

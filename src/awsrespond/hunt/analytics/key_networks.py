@@ -1,0 +1,192 @@
+"""One credential, several places: an access key switching between unrelated networks, and EC2
+instance-role credentials used away from their instance."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import duckdb
+
+from awsrespond.findings import Severity
+from awsrespond.hunt.analytics.prepare import VIEW, prepared
+from awsrespond.hunt.analytics.registry import AnalyticResult, analytic, detection
+from awsrespond.hunt.detections import Window
+from awsrespond.timeutil import iso
+
+SWITCH_WITHIN = "INTERVAL 1 HOUR"
+SPREAD_ROLE = 3
+"""An instance role whose instances called from this many public /24s before ``since`` (each
+instance its own public address) gets a new public network from every new instance."""
+"""Two calls of one key from different /16s this close together are two places at once."""
+
+
+@dataclass(frozen=True)
+class _Place:
+    """Where one key was used from: one network and what came from it."""
+
+    network: str
+    internal: bool
+    known: bool
+    """Seen for the principal (or the role's instances) before ``since``."""
+    rowids: list[int]
+    ips: list[str]
+    events: int
+    first: datetime
+    last: datetime
+    names: list[str]
+    families: list[str]
+
+    def describe(self) -> dict[str, object]:
+        return {"network": self.network, "internal": self.internal, "seen_in_history": self.known,
+                "source_ips": sorted(self.ips)[:10], "events": self.events, "first_seen": iso(self.first),
+                "last_seen": iso(self.last), "event_names": sorted(self.names)[:20],
+                "user_agent_families": sorted(f for f in self.families if f)}
+
+
+@analytic(
+    "aws-access-key-two-networks",
+    title="Access key used from two unrelated networks within an hour",
+    severity=Severity.HIGH,
+    mitre=("T1078.004", "T1550.001"),
+)
+def access_key_two_networks(con: duckdb.DuckDBPyConnection, window: Window) -> AnalyticResult:
+    """One access key whose consecutive calls come from different public /16 networks less than an hour
+    apart. A network the principal never used before ``since`` makes it high for a long-term key
+    (AKIA), medium for temporary ones; without history, keys that go back and forth are medium and a
+    single move is low; both networks known: nothing. Private addresses (VPC endpoints, VPN) and AWS
+    service names do not count; instance-role keys are judged by ``aws-instance-credentials-outside``."""
+    scope = prepared(con, window)
+    result = AnalyticResult()
+    rows = scope.rows(con, f"""
+        WITH k AS (
+            SELECT rid, t, akey, principal, wide, ip, name, family FROM {VIEW}
+            WHERE {scope.win()} AND akey IS NOT NULL AND wide IS NOT NULL AND NOT internal AND NOT instance_session),
+        o AS (
+            SELECT *, lag(wide) OVER w AS prev_wide, lag(t) OVER w AS prev_t, lag(rid) OVER w AS prev_rid
+            FROM k WINDOW w AS (PARTITION BY akey ORDER BY t, rid)),
+        switches AS (
+            SELECT akey, count(*) AS n, list(rid) || list(prev_rid) AS edges, list(wide) || list(prev_wide) AS wides
+            FROM o WHERE prev_wide <> wide AND t - prev_t <= {SWITCH_WITHIN} GROUP BY akey),
+        seen AS (
+            SELECT DISTINCT principal, wide FROM {VIEW}
+            WHERE {scope.hist()} AND principal IS NOT NULL AND wide IS NOT NULL),
+        history AS (SELECT DISTINCT principal FROM {VIEW} WHERE {scope.hist()} AND principal IS NOT NULL)
+        SELECT k.akey, k.principal, k.wide, s.n, s.edges, s.wides, h.principal IS NOT NULL AS has_history,
+               any_value(seen.wide) IS NOT NULL AS known, list(k.rid), list(DISTINCT k.ip), count(*), min(k.t),
+               max(k.t), list(DISTINCT k.name), list(DISTINCT k.family)
+        FROM k JOIN switches s ON s.akey = k.akey
+        LEFT JOIN seen ON seen.principal = k.principal AND seen.wide = k.wide
+        LEFT JOIN history h ON h.principal = k.principal
+        GROUP BY k.akey, k.principal, k.wide, s.n, s.edges, s.wides, has_history
+        ORDER BY k.akey, min(k.t)""")
+    keys: dict[str, list[Any]] = {}
+    for row in rows:
+        keys.setdefault(str(row[0]), []).append(row)
+    for key, key_rows in keys.items():
+        principal = key_rows[0][1]
+        switches, edges, wides, has_history = key_rows[0][3:7]
+        involved = set(wides)
+        places = [_Place(str(r[2]), False, bool(r[7]), *r[8:]) for r in key_rows]
+        strangers = [p for p in places if p.network in involved and not p.known]
+        if has_history and not strangers:
+            continue
+        if has_history:
+            severity = Severity.HIGH if key.startswith("AKIA") else Severity.MEDIUM
+        else:
+            severity = Severity.MEDIUM if switches >= 2 else Severity.LOW
+        rowids = {*edges, *(rid for p in strangers for rid in p.rowids)}
+        result.detections.append(detection(
+            "aws-access-key-two-networks", severity, rowids, subject=key,
+            details={"access_key": key, "principal": principal, "switches": switches,
+                     "principal_has_history": has_history,
+                     "networks": [p.describe() for p in places if p.network in involved],
+                     "first_seen": iso(min(p.first for p in places)), "last_seen": iso(max(p.last for p in places))},
+            recommendation=(f"{key} is in use in two places at once: if one of them is not its owner, deactivate "
+                            "the key (or revoke the session) and look at what the other place did."),
+        ))
+    return result
+
+
+@analytic(
+    "aws-instance-credentials-outside",
+    title="EC2 instance-role credentials used away from their instance",
+    severity=Severity.HIGH,
+    mitre=("T1552.005", "T1078.004"),
+)
+def instance_credentials_outside(con: duckdb.DuckDBPyConnection, window: Window) -> AnalyticResult:
+    """Heuristic. Instance-profile credentials (an AssumedRole session named after an instance id, or with
+    ``ec2RoleDelivery``) belong to one machine, which calls from one egress (its public address or
+    NAT) and perhaps private addresses through VPC endpoints. Stolen through SSRF or IMDS, the same
+    key shows up from somewhere else. So, per instance-role access key in the window:
+
+    - two or more networks, one of them a public network never seen for the role before ``since``:
+      high when the key shows two public networks (one instance has one egress), or when the role has
+      history and its instances share few egresses (NAT); otherwise low (a new instance with its own
+      public address next to a VPC endpoint); a new private network only: low (a new subnet);
+    - a single network, public and new for the role, while that instance was seen before ``since``
+      from other networks: medium, low for roles whose instances each have their own address (a
+      stop/start without an Elastic IP also moves an instance, hence not high).
+
+    A new instance in a new place with a single network is not judged (autoscaling does that)."""
+    scope = prepared(con, window)
+    result = AnalyticResult()
+    rows = scope.rows(con, f"""
+        WITH i AS (
+            SELECT rid, t, akey, principal, session_name, net, internal, ip, name, family FROM {VIEW}
+            WHERE {scope.win()} AND instance_session AND akey IS NOT NULL AND net IS NOT NULL),
+        role_nets AS (
+            SELECT DISTINCT principal, net FROM {VIEW}
+            WHERE {scope.hist()} AND instance_session AND net IS NOT NULL),
+        roles AS (
+            SELECT principal, count(DISTINCT net) FILTER (WHERE NOT internal) AS public_nets FROM {VIEW}
+            WHERE {scope.hist()} AND instance_session AND net IS NOT NULL GROUP BY principal),
+        instances AS (
+            SELECT DISTINCT session_name FROM {VIEW}
+            WHERE {scope.hist()} AND instance_session AND net IS NOT NULL)
+        SELECT i.akey, i.principal, i.session_name, i.net, bool_or(i.internal), any_value(rn.net) IS NOT NULL,
+               list(i.rid), list(DISTINCT i.ip), count(*), min(i.t), max(i.t), list(DISTINCT i.name),
+               list(DISTINCT i.family), any_value(r.principal) IS NOT NULL, any_value(x.session_name) IS NOT NULL,
+               coalesce(any_value(r.public_nets), 0)
+        FROM i LEFT JOIN role_nets rn ON rn.principal = i.principal AND rn.net = i.net
+        LEFT JOIN roles r ON r.principal = i.principal
+        LEFT JOIN instances x ON x.session_name = i.session_name
+        GROUP BY i.akey, i.principal, i.session_name, i.net ORDER BY i.akey, min(i.t)""")
+    keys: dict[str, list[Any]] = {}
+    for row in rows:
+        keys.setdefault(str(row[0]), []).append(row)
+    for key, key_rows in keys.items():
+        role, instance = key_rows[0][1], key_rows[0][2]
+        role_history, instance_history = bool(key_rows[0][13]), bool(key_rows[0][14])
+        # Instances of this role call from their own public addresses: a new instance brings a new one.
+        spread = key_rows[0][15] >= SPREAD_ROLE
+        places = [_Place(str(r[3]), bool(r[4]), bool(r[5]), *r[6:13]) for r in key_rows]
+        public = [p for p in places if not p.internal]
+        new_public = [p for p in public if not p.known]
+        new_internal = [p for p in places if p.internal and not p.known]
+        if len(places) >= 2 and new_public:
+            two_egresses = len(public) >= 2
+            severity = Severity.HIGH if two_egresses or (role_history and not spread) else Severity.LOW
+            outside = new_public
+        elif len(places) >= 2 and new_internal and role_history:
+            severity, outside = Severity.LOW, new_internal
+        elif len(places) == 1 and new_public and instance_history:
+            severity, outside = (Severity.LOW if spread else Severity.MEDIUM), new_public
+        else:
+            continue
+        result.detections.append(detection(
+            "aws-instance-credentials-outside", severity, [rid for p in outside for rid in p.rowids], subject=key,
+            details={"access_key": key, "role": role, "instance": instance, "role_has_history": role_history,
+                     "instance_seen_before": instance_history, "networks": [p.describe() for p in places],
+                     "outside_networks": [p.network for p in outside],
+                     "first_seen": iso(min(p.first for p in outside)), "last_seen": iso(max(p.last for p in outside))},
+            recommendation=(f"Credentials of instance {instance} ({role}) were used from "
+                            f"{', '.join(p.network for p in outside)}: revoke the role's active sessions "
+                            "(AWSRevokeOlderSessions), require IMDSv2 on the "
+                            "instance and look for the SSRF or the code that leaked them."),
+        ))
+    if not scope.has_history:
+        result.notes.append("no --since: instance-role credentials are judged only on keys seen from two public "
+                            "networks")
+    return result
