@@ -233,6 +233,7 @@ def call(
     response: dict[str, Any] | None = None,
     error: str | None = None,
     source: str | None = None,
+    recipient: str | None = None,
 ) -> dict[str, Any]:
     service = source or source_of(name)
     return cloudtrail_record(
@@ -247,6 +248,7 @@ def call(
         response_elements=response,
         error_code=error,
         error_message="You are not authorized to perform this operation." if error else None,
+        recipient_account_id=recipient,
     )
 
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 
@@ -540,3 +542,120 @@ def test_instance_with_its_own_address_is_low_unless_two_public_networks(seed: i
     [found] = analyse([*fleet.records, *routine, *stolen], since=fleet.since,
                       only=["aws-instance-credentials-outside"]).result.detections
     assert found.severity == Severity.HIGH
+
+
+# -- other accounts, trust and admin policies ------------------------------------------------------
+
+
+def _assume(dev: Developer, who: Principal, target: str, when: datetime, *, error: str | None = None,
+            recipient: str | None = None) -> dict[str, Any]:
+    role = f"arn:aws:iam::{target}:role/{dev.rng.choice(['deploy', 'OrganizationAccountAccessRole', 'audit'])}"
+    return call(who, "AssumeRole", when, ip_in(dev.home, dev.rng), dev.agent(), dev.region,
+                params={"roleArn": role, "roleSessionName": f"s{dev.rng.randint(1, 10**6)}"}, error=error,
+                recipient=recipient)
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_assume_role_into_other_accounts_lists_them(seed: int) -> None:
+    dev = Developer.make(seed)
+    rng = dev.rng
+    usual_target = account_id(rng)
+    before = [_assume(dev, dev.who, usual_target, dev.since - timedelta(days=d)) for d in (1, 2, 4)]
+    when = dev.since + timedelta(hours=rng.uniform(1, 10))
+    routine = [_assume(dev, dev.who, usual_target, when), _assume(dev, dev.who, dev.account, when)]
+    loaded = analyse([*dev.records, *before, *routine], since=dev.since, only=["aws-assume-role-other-account"])
+    [found] = loaded.result.detections
+    assert found.severity == Severity.LOW and [a["account"] for a in found.details["accounts"]] == [usual_target]
+
+    fresh = account_id(rng)
+    one_new = [*routine, _assume(dev, dev.who, fresh, when + timedelta(minutes=1))]
+    [found] = analyse([*dev.records, *before, *one_new], since=dev.since,
+                      only=["aws-assume-role-other-account"]).result.detections
+    assert found.severity == Severity.MEDIUM and found.details["new_accounts"] == [fresh]
+
+    probes = [_assume(dev, dev.who, account_id(rng), when + timedelta(minutes=i), error="AccessDenied")
+              for i in range(2, 4)]
+    loaded = analyse([*dev.records, *before, *one_new, *probes], since=dev.since,
+                     only=["aws-assume-role-other-account"])
+    [found] = loaded.result.detections
+    assert found.severity == Severity.HIGH and len(found.details["new_accounts"]) == 3
+    assert loaded.event_ids(found.rowids) == {r["eventID"] for r in [*one_new, *probes] if
+                                              dev.account not in r["requestParameters"]["roleArn"]}
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_assume_role_logged_in_the_target_account_is_not_outbound(seed: int) -> None:
+    dev = Developer.make(seed)
+    outsider = iam_user(dev.rng, account_id(dev.rng))
+    inbound = _assume(dev, outsider, dev.account, dev.since + timedelta(hours=1), recipient=dev.account)
+    assert not analyse([*dev.records, inbound], since=dev.since,
+                       only=["aws-assume-role-other-account"]).result.detections
+
+
+def _trust(*principals: object, service: str | None = None) -> dict[str, Any]:
+    statements: list[dict[str, Any]] = [
+        {"Effect": "Allow", "Principal": {"AWS": p} if p != "*" else "*", "Action": "sts:AssumeRole"}
+        for p in principals
+    ]
+    if service:
+        statements.append({"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"})
+    return {"Version": "2012-10-17", "Statement": statements}
+
+
+def _encoded(document: dict[str, Any], rng: random.Random) -> str:
+    text = json.dumps(document)
+    return quote(text) if rng.random() < 0.5 else text
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_role_trusting_an_outside_account(seed: int) -> None:
+    dev = Developer.make(seed)
+    rng = dev.rng
+    partner, stranger = account_id(rng), account_id(rng)
+    when = dev.since + timedelta(hours=2)
+
+    def create(document: dict[str, Any], at: datetime, name: str = "CreateRole") -> dict[str, Any]:
+        key = "assumeRolePolicyDocument" if name == "CreateRole" else "policyDocument"
+        return call(dev.who, name, at, ip_in(dev.home, rng), dev.agent(), dev.region,
+                    params={"roleName": f"r-{rng.randint(1, 10**6)}", key: _encoded(document, rng)})
+
+    partner_before = create(_trust(f"arn:aws:iam::{partner}:root"), dev.since - timedelta(days=3))
+    service_role = create(_trust(service=rng.choice(["lambda.amazonaws.com", "ec2.amazonaws.com"])), when)
+    own = create(_trust(f"arn:aws:iam::{dev.account}:role/ci"), when)
+    partner_again = create(_trust(partner), when, "UpdateAssumeRolePolicy")
+    backdoor = create(_trust(f"arn:aws:iam::{stranger}:user/x", service="lambda.amazonaws.com"), when,
+                      rng.choice(["CreateRole", "UpdateAssumeRolePolicy"]))
+    anyone = create(_trust("*"), when)
+    loaded = analyse([*dev.records, partner_before, service_role, own, partner_again, backdoor, anyone],
+                     since=dev.since, only=["aws-trust-outside-account"])
+    found = {loaded.event_ids(d.rowids).pop(): d for d in loaded.result.detections}
+    assert set(found) == {partner_again["eventID"], backdoor["eventID"], anyone["eventID"]}
+    assert found[partner_again["eventID"]].severity == Severity.LOW
+    assert found[backdoor["eventID"]].severity == Severity.HIGH
+    assert found[backdoor["eventID"]].details["new_outside_accounts"] == [stranger]
+    assert found[anyone["eventID"]].severity == Severity.HIGH and found[anyone["eventID"]].details["anyone"]
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_admin_inline_policies_and_versions(seed: int) -> None:
+    dev = Developer.make(seed)
+    rng = dev.rng
+    when = dev.since + timedelta(hours=5)
+    admin = {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": rng.choice(["*", "iam:*", ["*"]]), "Resource": "*"}]}
+    narrow = {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "s3:GetObject", "Resource": f"arn:aws:s3:::b-{rng.randint(1, 999)}/*"}]}
+    events = []
+    for name, target in (("PutUserPolicy", "userName"), ("PutRolePolicy", "roleName"),
+                         ("PutGroupPolicy", "groupName"), ("CreatePolicyVersion", "policyArn")):
+        for document in (admin, narrow):
+            events.append(call(dev.who, name, when, ip_in(dev.home, rng), dev.agent(), dev.region,
+                               params={target: f"t-{rng.randint(1, 10**6)}", "policyName": "p",
+                                       "policyDocument": _encoded(document, rng)}))
+    broken = call(dev.who, "PutUserPolicy", when, ip_in(dev.home, rng), dev.agent(), dev.region,
+                  params={"userName": "u", "policyName": "p", "policyDocument": "{not json"})
+    loaded = analyse([*dev.records, *events, broken], since=dev.since, only=["aws-admin-inline-policy"])
+    assert {loaded.event_ids(d.rowids).pop() for d in loaded.result.detections} == {
+        e["eventID"] for e in events[0::2]}
+    assert all(d.severity == Severity.HIGH for d in loaded.result.detections)
+    assert any(broken["eventID"] in note for note in loaded.result.notes)

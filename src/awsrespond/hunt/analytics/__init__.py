@@ -11,7 +11,14 @@ from collections.abc import Iterable
 
 import duckdb
 
-from awsrespond.hunt.analytics import bursts, console, first_seen, key_networks  # noqa: F401  (register them)
+from awsrespond.hunt.analytics import (  # noqa: F401  (importing registers their analytics)
+    bursts,
+    console,
+    cross_account,
+    first_seen,
+    iam_policies,
+    key_networks,
+)
 from awsrespond.hunt.analytics.prepare import ensure_prepared
 from awsrespond.hunt.analytics.registry import ANALYTICS, AnalyticResult, AnalyticSpec, analytic
 from awsrespond.hunt.detections import Window
