@@ -35,6 +35,7 @@ EVENTS_DIR = "events"
 DATABASE = "events.duckdb"
 LEDGER = "loaded_sources"
 FILE, S3, LOOKUP = "file", "s3", "lookup"
+_ANY = "(SELECT unnest(?::VARCHAR[]))"  # a list parameter as a set: a hash join, not a scan per row
 
 
 def case_store_path(case: Case) -> Path:
@@ -93,7 +94,11 @@ class StoredLoad:
 
 
 class SourceLedger:
-    """``loaded_sources``: what the case's events table already holds."""
+    """``loaded_sources``: what the case's events table already holds.
+
+    Files and objects are checked and recorded in batches (one statement per batch, not per
+    source): a trail has tens of thousands of files and DuckDB's per-statement cost is milliseconds.
+    """
 
     def __init__(self, store: EventStore) -> None:
         self.store = store
@@ -104,51 +109,60 @@ class SourceLedger:
                 range_start TIMESTAMPTZ, range_end TIMESTAMPTZ, records BIGINT, loaded_at TIMESTAMPTZ NOT NULL)"""
         )
 
-    def _row(self, kind: str, name: str) -> tuple[Any, ...] | None:
-        return self.db.execute(
-            f"SELECT size, mtime_ns, etag FROM {LEDGER} WHERE kind = ? AND name = ?", [kind, name]
-        ).fetchone()
+    def _known(self, kind: str) -> dict[str, tuple[Any, Any, Any]]:
+        rows = self.db.execute(f"SELECT name, size, mtime_ns, etag FROM {LEDGER} WHERE kind = ?", [kind]).fetchall()
+        return {name: (size, mtime_ns, etag) for name, size, mtime_ns, etag in rows}
 
-    def _put(self, kind: str, name: str, *, size: int | None = None, mtime_ns: int | None = None,
-             etag: str | None = None, records: int | None = None) -> None:
-        self.db.execute(f"DELETE FROM {LEDGER} WHERE kind = ? AND name = ?", [kind, name])
+    def _forget(self, kind: str, names: Sequence[str]) -> None:
+        """Drop changed sources and the events they brought, before they are read again."""
+        if names:
+            self.db.execute(f"DELETE FROM {LEDGER} WHERE kind = ? AND name IN {_ANY}", [kind, list(names)])
+            self.db.execute(f"DELETE FROM events WHERE source IN {_ANY}", [list(names)])
+
+    def _put(self, kind: str, names: list[str], sizes: list[int | None], mtimes: list[int | None],
+             etags: list[str | None], records: list[int | None]) -> None:
+        if not names:
+            return
+        self.db.execute(f"DELETE FROM {LEDGER} WHERE kind = ? AND name IN {_ANY}", [kind, names])
         self.db.execute(
-            f"INSERT INTO {LEDGER} (kind, name, size, mtime_ns, etag, records, loaded_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            [kind, name, size, mtime_ns, etag, records, now_utc()],
+            f"""INSERT INTO {LEDGER} (kind, name, size, mtime_ns, etag, records, loaded_at)
+                SELECT ?, unnest(?::VARCHAR[]), unnest(?::BIGINT[]), unnest(?::BIGINT[]), unnest(?::VARCHAR[]),
+                       unnest(?::BIGINT[]), ?""",
+            [kind, names, sizes, mtimes, etags, records, now_utc()],
         )
 
-    def _forget(self, kind: str, name: str) -> None:
-        """Drop a changed source and the events it brought, before it is read again."""
-        self.db.execute(f"DELETE FROM {LEDGER} WHERE kind = ? AND name = ?", [kind, name])
-        self.db.execute("DELETE FROM events WHERE source = ?", [name])
-
     # Local files
-    def file_is_loaded(self, file: LocalFile) -> bool:
-        row = self._row(FILE, file.path)
-        if row is None:
-            return False
-        if (row[0], row[1]) == (file.size, file.mtime_ns):
-            return True
-        self._forget(FILE, file.path)
-        return False
+    def unread_files(self, files: Sequence[LocalFile]) -> list[LocalFile]:
+        """The files not held as they are now; a held file that changed is forgotten first."""
+        known = self._known(FILE)
+        unread = [f for f in files if known.get(f.path, (None, None, None))[:2] != (f.size, f.mtime_ns)]
+        self._forget(FILE, [f.path for f in unread if f.path in known])
+        return unread
 
-    def record_file(self, file: LocalFile, records: int | None = None) -> None:
-        self._put(FILE, file.path, size=file.size, mtime_ns=file.mtime_ns, records=records)
+    def record_files(self, files: Sequence[LocalFile]) -> None:
+        self._put(FILE, [f.path for f in files], [f.size for f in files], [f.mtime_ns for f in files],
+                  [None] * len(files), [None] * len(files))
 
     # S3 objects: CloudTrail never rewrites a log object, so bucket and key name it; ETag and size,
     # when the listing gave them, catch an object replaced under the same key.
-    def object_is_loaded(self, obj: S3Object) -> bool:
-        row = self._row(S3, obj.url)
-        if row is None:
-            return False
-        same = (obj.size is None or row[0] is None or row[0] == obj.size) and \
-               (obj.etag is None or row[2] is None or row[2] == obj.etag)
-        if not same:
-            self._forget(S3, obj.url)
-        return same
+    def unread_objects(self, objects: Sequence[S3Object]) -> list[S3Object]:
+        known = self._known(S3)
+        unread: list[S3Object] = []
+        changed: list[str] = []
+        for obj in objects:
+            row = known.get(obj.url)
+            if row is None:
+                unread.append(obj)
+            elif (obj.size is not None and row[0] is not None and row[0] != obj.size) or \
+                    (obj.etag is not None and row[2] is not None and row[2] != obj.etag):
+                unread.append(obj)
+                changed.append(obj.url)
+        self._forget(S3, changed)
+        return unread
 
-    def record_object(self, obj: S3Object, records: int) -> None:
-        self._put(S3, obj.url, size=obj.size, etag=obj.etag, records=records)
+    def record_objects(self, objects: Sequence[tuple[S3Object, int]]) -> None:
+        self._put(S3, [o.url for o, _ in objects], [o.size for o, _ in objects], [None] * len(objects),
+                  [o.etag for o, _ in objects], [n for _, n in objects])
 
     # LookupEvents ranges
     def lookup_ranges(self, regions: Iterable[str] | None = None) -> dict[str, list[Interval]]:
@@ -183,41 +197,34 @@ def load_files(store: EventStore, paths: Iterable[Path]) -> StoredLoad:
     """
     ledger = SourceLedger(store)
     found, missing = find_trail_files(paths)
-    todo: dict[str, LocalFile | None] = {}
-    skipped = 0
+    states: dict[str, LocalFile] = {}
+    unstatable: list[str] = []
     for found_path in found:
         try:
-            entry = LocalFile.of(found_path)
+            state = LocalFile.of(found_path)
         except OSError:
-            todo[str(found_path)] = None  # the reader names the error
+            unstatable.append(str(found_path))  # the reader names the error
             continue
-        if entry.path in todo:
-            continue
-        if ledger.file_is_loaded(entry):
-            skipped += 1
-        else:
-            todo[entry.path] = entry
-    report = store.load_paths([Path(name) for name in todo]) if todo else LoadReport()
+        states.setdefault(state.path, state)
+    todo = ledger.unread_files(list(states.values()))
+    names = [f.path for f in todo] + unstatable
+    report = store.load_paths([Path(name) for name in names]) if names else LoadReport()
     report.problems[:0] = missing
     damaged = {problem.path for problem in report.problems}
-    for name, state in todo.items():
-        if state is not None and name not in damaged:
-            ledger.record_file(state)
-    return StoredLoad(report=report, read=len(todo), skipped=skipped)
+    ledger.record_files([f for f in todo if f.path not in damaged])
+    return StoredLoad(report=report, read=len(names), skipped=len(states) - len(todo))
 
 
 def load_s3(store: EventStore, source: S3TrailSource, objects: Sequence[str | S3Object]) -> StoredLoad:
     """Read the listed objects (keys of ``source``'s bucket, or :class:`S3Object`) not yet held."""
     ledger = SourceLedger(store)
     bucket = source.location.bucket
-    wanted = [o if isinstance(o, S3Object) else S3Object(bucket, o) for o in objects]
-    todo = {o.url: o for o in wanted if not ledger.object_is_loaded(o)}
+    wanted = list({o.url: o for o in (o if isinstance(o, S3Object) else S3Object(bucket, o) for o in objects)}.values())
+    todo = ledger.unread_objects(wanted)
     outcome: dict[str, tuple[int, bool]] = {}
-    report = store.load(_counted(source.read([o.key for o in todo.values()]), outcome))
-    for url, obj in todo.items():
-        records, clean = outcome.get(url, (0, False))
-        if clean:
-            ledger.record_object(obj, records)
+    report = store.load(_counted(source.read([o.key for o in todo]), outcome))
+    clean = [(o, outcome[o.url][0]) for o in todo if outcome.get(o.url, (0, False))[1]]
+    ledger.record_objects(clean)
     return StoredLoad(report=report, read=len(todo), skipped=len(wanted) - len(todo))
 
 
