@@ -659,3 +659,122 @@ def test_admin_inline_policies_and_versions(seed: int) -> None:
         e["eventID"] for e in events[0::2]}
     assert all(d.severity == Severity.HIGH for d in loaded.result.detections)
     assert any(broken["eventID"] in note for note in loaded.result.notes)
+
+
+# -- instances -------------------------------------------------------------------------------------
+
+SMALL = ("t3.micro", "t3.small", "t3a.medium", "m5.large", "m6i.large", "c5.large")
+
+
+def _launch(dev: Developer, who: Principal, when: datetime, region: str, instance_type: str, *,
+            spot: bool = False, ip: str | None = None, agent: str | None = None,
+            error: str | None = None) -> dict[str, Any]:
+    image = f"ami-0{dev.rng.randint(10**15, 10**16)}"
+    if spot:
+        return call(who, "RequestSpotInstances", when, ip or ip_in(dev.home, dev.rng), agent or dev.agent(), region,
+                    params={"instanceCount": 1, "type": "one-time",
+                            "launchSpecification": {"imageId": image, "instanceType": instance_type}}, error=error)
+    return call(who, "RunInstances", when, ip or ip_in(dev.home, dev.rng), agent or dev.agent(), region,
+                params={"instancesSet": {"items": [{"imageId": image, "minCount": 1, "maxCount": 1}]},
+                        "instanceType": instance_type}, error=error)
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_launches_in_a_region_the_account_does_not_use(seed: int) -> None:
+    dev = Developer.make(seed)
+    rng = dev.rng
+    scaler_region = rng.choice([r for r in REGIONS if r != dev.region])
+    unused = rng.choice([r for r in REGIONS if r not in (dev.region, scaler_region)])
+    scaler = role_session(rng, dev.account, "AWSServiceRoleForAutoScaling", "AutoScaling")
+    before = [_launch(dev, dev.who, dev.since - timedelta(days=d), dev.region, rng.choice(SMALL)) for d in (2, 5)]
+    before += [_launch(dev, scaler, dev.since - timedelta(days=d), scaler_region, "m5.large",
+                       ip="autoscaling.amazonaws.com", agent="autoscaling.amazonaws.com") for d in (1, 3)]
+    when = dev.since + timedelta(hours=rng.uniform(1, 20))
+    usual = [_launch(dev, dev.who, when, dev.region, rng.choice(SMALL)),
+             _launch(dev, scaler, when, scaler_region, "m5.large", ip="autoscaling.amazonaws.com",
+                     agent="autoscaling.amazonaws.com")]
+    loaded = analyse([*dev.records, *before, *usual], since=dev.since, only=["aws-run-instances-unused-region"])
+    assert not loaded.result.detections
+
+    stolen = dev.stranger_ip()
+    abroad = [_launch(dev, dev.who, when, unused, "m5.large", ip=stolen),
+              _launch(dev, dev.who, when, unused, "c5.large", ip=stolen, spot=True,
+                      error="Client.UnauthorizedOperation")]
+    loaded = analyse([*dev.records, *before, *usual, *abroad], since=dev.since,
+                     only=["aws-run-instances-unused-region"])
+    [found] = loaded.result.detections
+    assert found.severity == Severity.HIGH and found.details["region"] == unused and found.details["denied"] == 1
+    assert loaded.event_ids(found.rowids) == {r["eventID"] for r in abroad}
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_launches_without_history_give_a_note(seed: int) -> None:
+    rng = random.Random(seed)
+    account = account_id(rng)
+    who = iam_user(rng, account)
+    since = start_time(rng)
+    regions = rng.sample(REGIONS, 3)
+    dev = Developer.make(seed)
+    launches = [_launch(dev, who, since + timedelta(minutes=i), region, "c5.large") for i, region in enumerate(regions)]
+    loaded = analyse(launches, since=since, only=["aws-run-instances-unused-region"])
+    assert not loaded.result.detections
+    assert any(account in note and "no history" in note for note in loaded.result.notes)
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_launches_of_unusual_instance_families(seed: int) -> None:
+    dev = Developer.make(seed)
+    rng = dev.rng
+    usual_types = rng.sample(SMALL, 3)
+    before = [_launch(dev, dev.who, dev.since - timedelta(days=d), dev.region, t) for d, t in enumerate(usual_types, 1)]
+    when = dev.since + timedelta(hours=2)
+    same_family = usual_types[0].split(".")[0] + rng.choice([".xlarge", ".2xlarge", ".nano"])
+    known = _launch(dev, dev.who, when, dev.region, same_family)
+    loaded = analyse([*dev.records, *before, known], since=dev.since, only=["aws-run-instances-unusual-type"])
+    assert not loaded.result.detections
+
+    new_family = rng.choice(["r6i.large", "x2idn.16xlarge", "hpc7g.4xlarge", "z1d.large"])
+    gpu = rng.choice(["g5.12xlarge", "p4d.24xlarge", "g4dn.xlarge", "trn1.32xlarge", "inf2.xlarge"])
+    events = [_launch(dev, dev.who, when, dev.region, new_family),
+              _launch(dev, dev.who, when, dev.region, gpu, spot=rng.random() < 0.5)]
+    loaded = analyse([*dev.records, *before, known, *events], since=dev.since, only=["aws-run-instances-unusual-type"])
+    severity = {d.details["family"]: d.severity for d in loaded.result.detections}
+    assert severity == {new_family.split(".")[0]: Severity.MEDIUM, gpu.split(".")[0]: Severity.HIGH}
+
+    never_launched = analyse([*dev.records, *events], since=dev.since, only=["aws-run-instances-unusual-type"])
+    severity = {d.details["family"]: d.severity for d in never_launched.result.detections}
+    assert severity == {new_family.split(".")[0]: Severity.LOW, gpu.split(".")[0]: Severity.HIGH}
+
+
+# -- admin group -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_add_user_to_admin_group(seed: int) -> None:
+    dev = Developer.make(seed)
+    rng = dev.rng
+    admins, named, inline, readers = (f"{rng.choice(['ops', 'core', 'platform'])}-{rng.randint(1, 999)}",
+                                      f"{rng.choice(['AWS', 'team', 'Org'])}-{rng.choice(['Admins', 'admin'])}",
+                                      f"break-glass-{rng.randint(1, 99)}", f"readers-{rng.randint(1, 99)}")
+    ip = ip_in(dev.home, rng)
+
+    def iam(name: str, when: datetime, **params: Any) -> dict[str, Any]:
+        return call(dev.who, name, when, ip, dev.agent(), dev.region, params=params)
+
+    arn = rng.choice(["AdministratorAccess", "IAMFullAccess"])
+    setup = [iam("AttachGroupPolicy", dev.since - timedelta(days=4), groupName=admins,
+                 policyArn=f"arn:aws:iam::aws:policy/{arn}"),
+             iam("AttachGroupPolicy", dev.since - timedelta(days=4), groupName=readers,
+                 policyArn="arn:aws:iam::aws:policy/ReadOnlyAccess")]
+    when = dev.since + timedelta(hours=1)
+    adds = {group: iam("AddUserToGroup", when, groupName=group, userName=f"u{rng.randint(1, 999)}")
+            for group in (admins, named, inline, readers)}
+    later = iam("PutGroupPolicy", when + timedelta(minutes=2), groupName=inline, policyName="p",
+                policyDocument=json.dumps({"Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}))
+    loaded = analyse([*dev.records, *setup, *adds.values(), later], since=dev.since,
+                     only=["aws-add-user-to-admin-group"])
+    found = {d.details["group"]: d for d in loaded.result.detections}
+    assert set(found) == {admins, named, inline}
+    assert all(d.severity == Severity.HIGH for d in found.values())
+    assert found[admins].details["admin_because"] == [f"AttachGroupPolicy arn:aws:iam::aws:policy/{arn}"]
+    assert loaded.event_ids(found[inline].rowids) == {adds[inline]["eventID"]}

@@ -13,9 +13,11 @@ import duckdb
 
 from awsrespond.hunt.analytics import (  # noqa: F401  (importing registers their analytics)
     bursts,
+    compute,
     console,
     cross_account,
     first_seen,
+    groups,
     iam_policies,
     key_networks,
 )

@@ -26,9 +26,11 @@ def known(alias: str = "p") -> str:
 def account_regions_cte(scope: Scope) -> str:
     """``areg(acct, region)``: regions each account worked in before the window.
 
-    Only calls made from an address count: AWS services acting in every region (Config, backups,
-    detectors) call from their own names and would make every region look used.
+    What counts: calls made from an address, and successful writes by the account's principals
+    (an autoscaling group launching in a region nobody browses). Reads by AWS services (Config,
+    detectors, Trusted Advisor run in every region) would make every region look used.
     """
     return f"""areg AS (
         SELECT DISTINCT acct, region FROM {VIEW}
-        WHERE {scope.hist()} AND net IS NOT NULL AND NOT is_global AND region IS NOT NULL)"""
+        WHERE {scope.hist()} AND NOT is_global AND region IS NOT NULL
+          AND (net IS NOT NULL OR (principal IS NOT NULL AND NOT is_read AND err IS NULL)))"""
