@@ -6,6 +6,7 @@ analytic cannot pass by knowing the test data.
 
 from __future__ import annotations
 
+import json
 import random
 import string
 from collections.abc import Iterable
@@ -19,6 +20,7 @@ from awsrespond.emulator.cloudtrail import (
     console_login_record,
     iam_user_identity,
 )
+from awsrespond.findings import Severity
 from awsrespond.hunt.analytics import run_analytics
 from awsrespond.hunt.analytics.registry import AnalyticResult
 from awsrespond.hunt.detections import Window
@@ -309,3 +311,217 @@ def analyse(records: list[dict[str, Any]], since: datetime | None, until: dateti
     store.load([TrailFile("analytics-test", records)])
     window = Window(since, until)
     return Loaded(store, window, run_analytics(store.db, window, only))
+
+
+# -- routine activity ------------------------------------------------------------------------------
+
+_AWS_FIRST = (3, 13, 18, 34, 35, 44, 52, 54)
+_AZURE_FIRST = (4, 20, 40, 52, 104, 137, 168)
+
+
+def aws_net(rng: random.Random) -> str:
+    return f"{rng.choice(_AWS_FIRST)}.{rng.randint(0, 255)}.{rng.randint(0, 255)}"
+
+
+def runner_net(rng: random.Random) -> str:
+    """A hosted CI runner's /24 (cloud ranges, new on nearly every run)."""
+    return f"{rng.choice(_AZURE_FIRST)}.{rng.randint(0, 255)}.{rng.randint(0, 255)}"
+
+
+def web_identity(account: str, repo: str) -> dict[str, Any]:
+    subject = f"repo:{repo}:ref:refs/heads/main"
+    provider = f"arn:aws:iam::{account}:oidc-provider/token.actions.githubusercontent.com"
+    return {"type": "WebIdentityUser", "principalId": f"{provider}:sts.amazonaws.com:{subject}",
+            "userName": subject, "identityProvider": provider}
+
+
+@dataclass
+class Person:
+    """A developer of the routine account."""
+
+    who: Principal
+    home: str
+    office: str
+    families: list[str]
+    region: str
+
+
+@dataclass
+class Routine:
+    """Days of a busy account's routine: developers, CI through OIDC, Terraform, an autoscaled app on
+    EC2 reading parameters and secrets, a Lambda function, a scheduled job on a server, backups and
+    autoscaling. ``since`` starts the window (the last ``window_days``)."""
+
+    rng: random.Random
+    account: str
+    region: str
+    since: datetime
+    until: datetime
+    records: list[dict[str, Any]] = field(default_factory=list)
+    developers: list[Person] = field(default_factory=list)
+
+
+def _dev_day(r: Routine, dev: Person, day: datetime, partner: str | None) -> None:
+    rng = r.rng
+    net = rng.choice([dev.home, dev.office])
+    start = day + timedelta(hours=rng.uniform(7, 10))
+    if rng.random() < 0.6:  # a console session: sign-in, then pages that fire many reads of one service
+        r.records.append(login(dev.who, start, ip_in(net, rng), user_agent(rng, "browser")))
+        console = Principal(dev.who.account, {**dev.who.identity, "accessKeyId": key(rng, temporary=True)})
+        names = [n for n in SOURCES["ec2"] if n.startswith("Describe")]
+        for i, name in enumerate(rng.sample(names, rng.randint(10, len(names)))):
+            agent = rng.choice([user_agent(rng, "browser"), "AWS Internal"])
+            r.records.append(call(console, name, start + timedelta(seconds=2 * i + 30), ip_in(net, rng), agent,
+                                  dev.region))
+    when = start + timedelta(minutes=rng.uniform(5, 60))
+    for _ in range(rng.randint(10, 30)):
+        when += timedelta(minutes=rng.uniform(1, 20))
+        name = rng.choice(("DescribeInstances", "DescribeSecurityGroups", "ListBuckets", "GetCallerIdentity",
+                           "DescribeLogGroups", "ListFunctions20150331", "DescribeStacks", "CreateTags",
+                           "DescribeImages", "GetFunction20150331v2", "StartInstances", "StopInstances"))
+        r.records.append(call(dev.who, name, when, ip_in(net, rng), user_agent(rng, rng.choice(dev.families)),
+                              dev.region))
+    if rng.random() < 0.3:
+        r.records.append(call(dev.who, "RunInstances", when, ip_in(net, rng), user_agent(rng, dev.families[0]),
+                              dev.region, params={"instanceType": rng.choice(("t3.micro", "t3.small", "t3.medium")),
+                                                  "instancesSet": {"items": [{"imageId": "ami-0abc"}]}}))
+    if partner:
+        r.records.append(call(dev.who, "AssumeRole", when, ip_in(net, rng), user_agent(rng, dev.families[0]),
+                              dev.region, params={"roleArn": f"arn:aws:iam::{partner}:role/staging-readonly",
+                                                  "roleSessionName": "dev"}))
+
+
+def _ci_run(r: Routine, when: datetime, repo: str, role: str, functions: list[str]) -> None:
+    rng = r.rng
+    net = runner_net(rng)
+    ip = ip_in(net, rng)
+    r.records.append(cloudtrail_record(
+        event_time=when, event_source="sts.amazonaws.com", event_name="AssumeRoleWithWebIdentity",
+        aws_region=r.region, user_identity=web_identity(r.account, repo), source_ip=ip,
+        user_agent=user_agent(rng, "js"), recipient_account_id=r.account,
+        request_parameters={"roleArn": f"arn:aws:iam::{r.account}:role/{role}", "roleSessionName": "GitHubActions"},
+    ))
+    session = role_session(rng, r.account, role, "GitHubActions", role_id=f"AROA{role.upper()[:10]}CI")
+    function = rng.choice(functions)
+    for i, name in enumerate(("GetCallerIdentity", "GetFunction20150331v2", "UpdateFunctionCode20150331v2",
+                              "GetFunctionConfiguration20150331v2", "PublishVersion20150331", "UpdateAlias20150331")):
+        r.records.append(call(session, name, when + timedelta(seconds=5 + 7 * i), ip, user_agent(rng, "aws-cli"),
+                              r.region, params={"functionName": function}))
+
+
+def _terraform_run(r: Routine, when: datetime, plan: list[str], apply: bool) -> None:
+    rng = r.rng
+    ip = ip_in(runner_net(rng), rng)
+    session = role_session(rng, r.account, "terraform-ci", "terraform", role_id="AROATERRAFORMCI0000")
+    agent = user_agent(rng, "terraform")
+    for i, name in enumerate(plan):
+        r.records.append(call(session, name, when + timedelta(seconds=1.5 * i), ip, agent, r.region))
+    if apply:
+        role = f"svc-{rng.choice(_WORDS)}-{rng.randint(1, 999)}"
+        trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
+                                                         "Principal": {"Service": "lambda.amazonaws.com"}}]}
+        policy = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": ["dynamodb:GetItem"],
+                                                          "Resource": f"arn:aws:dynamodb:*:{r.account}:table/t"}]}
+        at = when + timedelta(minutes=3)
+        r.records += [
+            call(session, "CreateRole", at, ip, agent, r.region,
+                 params={"roleName": role, "assumeRolePolicyDocument": json.dumps(trust)}),
+            call(session, "AttachRolePolicy", at, ip, agent, r.region,
+                 params={"roleName": role,
+                         "policyArn": "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"}),
+            call(session, "PutRolePolicy", at, ip, agent, r.region,
+                 params={"roleName": role, "policyName": "data", "policyDocument": json.dumps(policy)}),
+        ]
+
+
+def _app_fleet(r: Routine, start: datetime, days: int, role: str, nat: str, subnets: list[str]) -> None:
+    """An autoscaled app: instances replaced every other day, keys every 6 hours, reads every 30 min."""
+    rng = r.rng
+    for pair in range(0, days * 24, 48):
+        for _ in range(2):
+            instance = instance_id(rng)
+            private = ip_in(rng.choice(subnets), rng)
+            for rotation in range(0, 48, 6):
+                session = role_session(rng, r.account, role, instance, role_id=f"AROA{role.upper()[:8]}APP00",
+                                       ec2_instance=True)
+                for half_hour in range(12):
+                    when = start + timedelta(hours=pair + rotation + half_hour / 2, minutes=rng.uniform(0, 5))
+                    r.records.append(call(session, rng.choice(("GetParameters", "GetSecretValue")), when, private,
+                                          user_agent(rng, "java"), r.region,
+                                          params={"withDecryption": True}))
+                    if half_hour % 4 == 0:
+                        r.records.append(call(session, "UpdateInstanceInformation", when, ip_in(nat, rng),
+                                              user_agent(rng, "ssm-agent"), r.region))
+
+
+def _lambda_function(r: Routine, start: datetime, days: int, function: str) -> None:
+    rng = r.rng
+    for hour in range(0, days * 24, 2):  # a cold start every two hours, from a new AWS address
+        session = role_session(rng, r.account, f"{function}-role", function, role_id="AROALAMBDAFN0000000")
+        ip = ip_in(aws_net(rng), rng)
+        when = start + timedelta(hours=hour, minutes=rng.uniform(0, 100))
+        for i, name in enumerate(("GetSecretValue", "GetParameter", "Decrypt")):
+            r.records.append(call(session, name, when + timedelta(seconds=i), ip, user_agent(rng, "boto3-lambda"),
+                                  r.region))
+
+
+def _service_day(r: Routine, day: datetime) -> None:
+    rng = r.rng
+    backup = role_session(rng, r.account, "AWSServiceRoleForBackup", "AWSBackup-ServiceRole")
+    scaler = role_session(rng, r.account, "AWSServiceRoleForAutoScaling", "AutoScaling")
+    when = day + timedelta(hours=rng.uniform(1, 4))
+    for name in ("StartBackupJob", "CreateSnapshot", "CreateSnapshot"):
+        r.records.append(call(backup, name, when, "backup.amazonaws.com", "backup.amazonaws.com", r.region))
+    for _ in range(rng.randint(1, 4)):
+        when += timedelta(hours=rng.uniform(1, 5))
+        r.records.append(call(scaler, "RunInstances", when, "autoscaling.amazonaws.com", "autoscaling.amazonaws.com",
+                              r.region, params={"instanceType": "m5.large", "launchTemplate": {"version": "3"}}))
+        r.records.append(call(scaler, "TerminateInstances", when + timedelta(hours=1), "autoscaling.amazonaws.com",
+                              "autoscaling.amazonaws.com", r.region))
+
+
+def _scheduled_job(r: Routine, start: datetime, days: int, who: Principal, net: str) -> None:
+    for hour in range(days * 24):
+        when = start + timedelta(hours=hour, minutes=r.rng.uniform(0, 3))
+        r.records.append(call(who, "GetSecretValue", when, ip_in(net, r.rng), user_agent(r.rng, "go"), r.region))
+
+
+def routine(seed: int, *, days: int = 14, window_days: int = 2) -> Routine:
+    rng = random.Random(seed)
+    start = start_time(rng)
+    account = account_id(rng)
+    region = rng.choice(REGIONS)
+    r = Routine(rng, account, region, start + timedelta(days=days - window_days), start + timedelta(days=days))
+    r.developers = [
+        Person(iam_user(rng, account), public_net(rng), public_net(rng),
+                  rng.sample(["aws-cli", "boto3", "go"], rng.randint(1, 2)), rng.choice([region, region, *REGIONS]))
+        for _ in range(3)
+    ]
+    partner = account_id(rng)
+    functions = [f"{rng.choice(_WORDS)}-{rng.randint(1, 99)}" for _ in range(3)]
+    plan = rng.sample(RECON_NAMES, 40)
+    for number in range(days):
+        day = start + timedelta(days=number)
+        workday = day.weekday() < 5
+        for i, dev in enumerate(r.developers):
+            if workday:
+                _dev_day(r, dev, day, partner if i == 0 else None)
+        for _ in range(rng.randint(2, 5) if workday else 0):
+            _ci_run(r, day + timedelta(hours=rng.uniform(8, 19)), f"org-{account[:4]}/app", "gha-deploy", functions)
+        _terraform_run(r, day + timedelta(hours=rng.uniform(5, 7)), rng.sample(plan, rng.randint(34, 40)),
+                       apply=number % 3 == 0)
+        _service_day(r, day)
+    _app_fleet(r, start, days, f"app-{rng.choice(_WORDS)}", public_net(rng), [private_net(rng) for _ in range(2)])
+    _lambda_function(r, start, days, functions[0])
+    _scheduled_job(r, start, days, iam_user(rng, account, f"svc-{rng.choice(_WORDS)}"), public_net(rng))
+    return r
+
+
+def medium_plus_share(loaded: Loaded) -> tuple[int, int, float]:
+    """Events covered by medium-or-above detections, window events, and their ratio."""
+    covered = {rid for d in loaded.result.detections if d.severity.at_least(Severity.MEDIUM) for rid in d.rowids}
+    window = loaded.store.db.execute(
+        "SELECT count(*) FROM events WHERE eventTime >= ? AND (? IS NULL OR eventTime <= ?)",
+        [loaded.window.since, loaded.window.until, loaded.window.until]).fetchone()
+    total = int(window[0]) if window else 0
+    return len(covered), total, len(covered) / total if total else 0.0

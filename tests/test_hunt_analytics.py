@@ -28,9 +28,11 @@ from tests.analytics_events import (
     instance_id,
     ip_in,
     login,
+    medium_plus_share,
     private_net,
     public_net,
     role_session,
+    routine,
     source_of,
     start_time,
     user_agent,
@@ -778,3 +780,74 @@ def test_add_user_to_admin_group(seed: int) -> None:
     assert all(d.severity == Severity.HIGH for d in found.values())
     assert found[admins].details["admin_because"] == [f"AttachGroupPolicy arn:aws:iam::aws:policy/{arn}"]
     assert loaded.event_ids(found[inline].rowids) == {adds[inline]["eventID"]}
+
+
+# -- routine activity and attacks inside it --------------------------------------------------------
+
+
+@pytest.mark.parametrize("seed", [5, 77])
+def test_routine_activity_gives_no_medium_or_higher_detection(seed: int) -> None:
+    account = routine(seed)
+    loaded = analyse(account.records, since=account.since)
+    loud = [(d.rule, d.severity, d.subject) for d in loaded.result.detections if d.severity.at_least(Severity.MEDIUM)]
+    covered, total, share = medium_plus_share(loaded)
+    print(f"routine seed {seed}: {len(account.records)} events, {total} in the window, "
+          f"medium+ cover {covered} ({share:.2%}); detections: {len(loaded.result.detections)}")
+    assert total > 300 and not loud
+
+
+@pytest.mark.parametrize("seed", [5, 77])
+def test_a_travelling_developer_stays_under_one_percent(seed: int) -> None:
+    account = routine(seed)
+    rng = account.rng
+    dev = account.developers[0]
+    hotel = ip_in(public_net(rng, avoid=[dev.home, dev.office]), rng)
+    when = (account.since + timedelta(hours=rng.uniform(2, 20))).replace(second=0, microsecond=0)
+    trip = [call(dev.who, rng.choice(["DescribeInstances", "ListBuckets", "StartInstances", "CreateTags"]),
+                 when + timedelta(minutes=5 * i), hotel, user_agent(rng, dev.families[0]), dev.region)
+            for i in range(4)]
+    # The developer is at the hotel, not at home or the office, in the hours around the trip.
+    at_hotel = {when + timedelta(minutes=m) for m in range(-120, 140)}
+    elsewhere = [r for r in account.records if not (
+        r["userIdentity"].get("arn") == dev.who.arn
+        and datetime.fromisoformat(r["eventTime"].replace("Z", "+00:00")).replace(second=0) in at_hotel)]
+    loaded = analyse([*elsewhere, *trip], since=account.since)
+    covered, total, share = medium_plus_share(loaded)
+    print(f"travelling developer, seed {seed}: medium+ cover {covered} of {total} window events ({share:.2%})")
+    assert loaded.by_rule("aws-new-source-ip") and share < 0.01
+
+
+@pytest.mark.parametrize("seed", [5, 77])
+def test_attacker_with_an_ordinary_sdk_inside_routine_is_caught(seed: int) -> None:
+    account = routine(seed)
+    rng = account.rng
+    victim = rng.choice(account.developers)
+    ip = ip_in(public_net(rng, avoid=[d.home for d in account.developers] + [d.office for d in account.developers]),
+               rng)
+    family = rng.choice(["boto3", "aws-cli"])
+    when = account.since + timedelta(hours=rng.uniform(1, 30))
+    steps = ["GetCallerIdentity", "ListUsers", "ListRoles", "ListBuckets", "GetSecretValue", "GetSecretValue",
+             "CreateUser", "CreateAccessKey", "AttachUserPolicy"]
+    attack = [call(victim.who, name, when + timedelta(minutes=i), ip, user_agent(rng, family), account.region)
+              for i, name in enumerate(steps)]
+    loaded = analyse([*account.records, *attack], since=account.since)
+    caught = {rid for d in loaded.result.detections if d.severity.at_least(Severity.HIGH) for rid in d.rowids}
+    assert {r["eventID"] for r in attack} <= loaded.event_ids(caught)
+
+
+@pytest.mark.parametrize("seed", [5, 77])
+def test_stolen_instance_credentials_inside_routine_are_caught(seed: int) -> None:
+    account = routine(seed)
+    rng = account.rng
+    in_window = [r for r in account.records if r["userIdentity"].get("sessionContext", {}).get("ec2RoleDelivery")
+                 and r["eventTime"] >= account.since.strftime("%Y-%m-%dT%H:%M:%SZ")]
+    stolen = rng.choice(in_window)
+    ip = ip_in(public_net(rng), rng)
+    when = datetime.fromisoformat(stolen["eventTime"].replace("Z", "+00:00")) + timedelta(minutes=rng.uniform(1, 50))
+    abuse = [call(Principal(account.account, stolen["userIdentity"]), name, when + timedelta(seconds=30 * i), ip,
+                  user_agent(rng, "aws-cli"), account.region)
+             for i, name in enumerate(["GetCallerIdentity", "ListBuckets", "GetSecretValue"])]
+    loaded = analyse([*account.records, *abuse], since=account.since)
+    [found] = loaded.by_rule("aws-instance-credentials-outside")
+    assert found.severity == Severity.HIGH
+    assert loaded.event_ids(found.rowids) == {r["eventID"] for r in abuse}
