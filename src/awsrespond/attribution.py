@@ -49,8 +49,40 @@ def attribution_index(sessions: Sequence[AttackerSession]) -> dict[Key, tuple[Cl
     return index
 
 
-def attribute(findings: Iterable[Finding], sessions: Sequence[AttackerSession]) -> list[Finding]:
+def spot_instances(triage_document: Any) -> dict[tuple[str, str], list[str]]:
+    """(spot request id, region) -> the instances that fulfil it, from triage's inventory."""
+    links: dict[tuple[str, str], list[str]] = {}
+    if not isinstance(triage_document, dict):
+        return links
+    inventory = triage_document.get("inventory", {})
+    pairs = [((item.get("data") or {}).get("spot_request_id"), item["id"], item["region"])
+             for item in inventory.get("AWS::EC2::Instance", [])]
+    pairs += [(item["id"], (item.get("data") or {}).get("instance_id"), item["region"])
+              for item in inventory.get("AWS::EC2::SpotInstanceRequest", [])]
+    for request, instance, region in pairs:
+        if request and instance and instance not in links.get((request, region), []):
+            links.setdefault((request, region), []).append(instance)
+    return links
+
+
+def _fulfilled(index: dict[Key, tuple[Classification, dict[str, Any]]],
+               spot: dict[tuple[str, str], list[str]]) -> None:
+    """Instances EC2 launched for a spot request the attacker made are the attacker's too."""
+    for (rtype, rid, region), (classification, facts) in list(index.items()):
+        if rtype != "AWS::EC2::SpotInstanceRequest" or classification is not Classification.ATTACKER_CREATED:
+            continue
+        for instance in spot.get((rid, region), []):
+            index.setdefault(("AWS::EC2::Instance", instance, region),
+                             (Classification.ATTACKER_CREATED, {**facts, "fulfils_spot_request": rid}))
+
+
+def attribute(
+    findings: Iterable[Finding],
+    sessions: Sequence[AttackerSession],
+    spot: dict[tuple[str, str], list[str]] | None = None,
+) -> list[Finding]:
     index = attribution_index(sessions)
+    _fulfilled(index, spot or {})
     result: list[Finding] = []
     for finding in findings:
         verdict = index.get(_key(finding))
@@ -69,10 +101,13 @@ def attribute(findings: Iterable[Finding], sessions: Sequence[AttackerSession]) 
 
 
 def combine(
-    triage: Sequence[Finding], hunt: Sequence[Finding], sessions: Sequence[AttackerSession]
+    triage: Sequence[Finding],
+    hunt: Sequence[Finding],
+    sessions: Sequence[AttackerSession],
+    spot: dict[tuple[str, str], list[str]] | None = None,
 ) -> list[Finding]:
     """One list: triage's findings attributed, and hunt's without repeating a resource triage has."""
-    attributed = attribute(triage, sessions)
+    attributed = attribute(triage, sessions, spot)
     covered = {_key(f) for f in attributed if f.classification in
                (Classification.ATTACKER_CREATED, Classification.ATTACKER_USED)}
     extra = [f for f in hunt if not (f.rule in _SESSION_RESOURCE_RULES and _key(f) in covered)]
@@ -94,7 +129,20 @@ def case_sessions(case: Case) -> list[AttackerSession]:
 
 def refresh_case_findings(case: Case) -> list[Finding]:
     """Rebuild ``findings.json`` from ``triage.json`` and ``hunt.json``."""
-    findings = combine(_findings_of(case.read_json("triage.json")), _findings_of(case.read_json("hunt.json")),
-                       case_sessions(case))
+    triage = case.read_json("triage.json")
+    findings = combine(_findings_of(triage), _findings_of(case.read_json("hunt.json")), case_sessions(case),
+                       spot_instances(triage))
     case.write_findings(findings)
     return findings
+
+
+def mark_existing(sessions: Sequence[AttackerSession], triage_document: Any) -> None:
+    """Set ``exists`` on what the sessions created, for the types triage's inventory collects."""
+    if not isinstance(triage_document, dict):
+        return
+    inventory = triage_document.get("inventory", {})
+    present = {(kind, item["id"], item["region"]) for kind, items in inventory.items() for item in items}
+    for session in sessions:
+        for resource in session.created:
+            if resource.type in inventory:
+                resource.exists = (resource.type, resource.id, resource.region) in present

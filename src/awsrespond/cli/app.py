@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from awsrespond.cli import emulator_cmd, triage_cmd
+from awsrespond.cli import emulator_cmd, hunt_cmd, triage_cmd
 from awsrespond.cli.ui import Ui
 from awsrespond.errors import AwsRespondError
 
@@ -24,6 +24,7 @@ app = typer.Typer(
     rich_markup_mode=None,
 )
 app.command("triage")(triage_cmd.triage)
+app.command("hunt")(hunt_cmd.hunt)
 app.command("baseline")(triage_cmd.baseline)
 app.command("policy")(triage_cmd.policy)
 app.command("emulator")(emulator_cmd.emulator)

@@ -14,6 +14,7 @@ import typer
 
 from awsrespond.aws.identity import whoami
 from awsrespond.cli import options as opt
+from awsrespond.cli.hunt_render import attribution_summary, hunt_summary
 from awsrespond.cli.render import triage_summary
 from awsrespond.cli.triage_cmd import execute_triage
 from awsrespond.cli.ui import Ui, safe
@@ -27,6 +28,7 @@ from awsrespond.emulator import (
     seed,
 )
 from awsrespond.errors import UsageError
+from awsrespond.hunt.run import HuntOptions, run_hunt
 from awsrespond.timeutil import iso
 from awsrespond.triage import TriageOptions
 
@@ -94,5 +96,16 @@ def demo(
             TriageOptions(since=seeded.incident_start),
         )
         triage_summary(ui, result, str(opened.root))
+        trail = f"s3://{seeded.trail_bucket}/"
+        ui.info(safe(f"Step 2 - hunt: what happened, from the trail's logs in {trail}"))
+        hunted = run_hunt(
+            HuntOptions(sources=[trail], since=seeded.incident_start, case_dir=opened.root,
+                        account_id=identity.account_id, caller_arn=identity.arn),
+            factory,
+            progress=lambda message: ui.info(safe(message)),
+        )
+        hunt_summary(ui, hunted, str(opened.root))
+        stored = opened.findings()
+        attribution_summary(ui, stored.findings if stored else [])
     ui.out.print(safe(f"Demo finished. The case is in {opened.root}"))
     return 0

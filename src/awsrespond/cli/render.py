@@ -28,25 +28,7 @@ def triage_summary(ui: Ui, result: TriageResult, case_path: str) -> None:
     if not result.findings:
         out.print("No findings.")
     _headline(ui, result)
-    for severity in reversed(list(Severity)):
-        group = [f for f in result.findings if f.severity is severity]
-        if not group:
-            continue
-        out.print()
-        out.print(Text(f"{severity.value.upper()} ({len(group)})", style=SEVERITY_STYLE[severity.value]))
-        table = Table(box=None, show_header=False, pad_edge=False, expand=False, padding=(0, 2, 0, 0))
-        table.add_column("resource", overflow="fold", ratio=2)
-        table.add_column("region", no_wrap=True)
-        table.add_column("finding", overflow="fold", ratio=3)
-        for finding in group:
-            reasons = "; ".join(str(r) for r in finding.details.get("reasons", []))
-            what = Text(finding.title)
-            what.append(f"  [{finding.classification.value}]", style="dim")
-            if reasons:
-                what.append("\n")
-                what.append(strip_control(one_line(reasons, 300)), style="dim")
-            table.add_row(safe(_resource_label(finding)), safe(finding.resource.region), what)
-        out.print(table)
+    severity_groups(ui, result.findings)
     out.print()
     _coverage(ui, result)
     for note in result.notes:
@@ -56,6 +38,34 @@ def triage_summary(ui: Ui, result: TriageResult, case_path: str) -> None:
     tail.append(f"  ({len(result.findings)} findings in findings.json, {result.api_calls} API calls, "
                 f"{(result.finished - result.started).total_seconds():.1f} s)")
     out.print(tail)
+
+
+def severity_groups(ui: Ui, findings: list[Finding], *, limit: int | None = None) -> None:
+    """Findings under one heading per severity, worst first; ``limit`` rows per group."""
+    out = ui.out
+    for severity in reversed(list(Severity)):
+        group = [f for f in findings if f.severity is severity]
+        if not group:
+            continue
+        out.print()
+        out.print(Text(f"{severity.value.upper()} ({len(group)})", style=SEVERITY_STYLE[severity.value]))
+        table = Table(box=None, show_header=False, pad_edge=False, expand=False, padding=(0, 2, 0, 0))
+        table.add_column("resource", overflow="fold", ratio=2)
+        table.add_column("region", no_wrap=True)
+        table.add_column("finding", overflow="fold", ratio=3)
+        for finding in group[:limit]:
+            reasons = "; ".join(str(r) for r in finding.details.get("reasons", []))
+            what = Text(strip_control(finding.title))
+            what.append(f"  [{finding.classification.value}]", style="dim")
+            if finding.count:
+                what.append(f"  {finding.count} event(s)", style="dim")
+            if reasons:
+                what.append("\n")
+                what.append(strip_control(one_line(reasons, 300)), style="dim")
+            table.add_row(safe(resource_label(finding)), safe(finding.resource.region), what)
+        out.print(table)
+        if limit is not None and len(group) > limit:
+            out.print(Text(f"  ... {len(group) - limit} more in the JSON", style="dim"))
 
 
 def _headline(ui: Ui, result: TriageResult) -> None:
@@ -76,7 +86,7 @@ def _headline(ui: Ui, result: TriageResult) -> None:
     ui.out.print(line)
 
 
-def _resource_label(finding: Finding) -> str:
+def resource_label(finding: Finding) -> str:
     kind = finding.resource.type.split("::")[-1]
     rid, name = finding.resource.id, finding.details.get("name")
     if rid.startswith("arn:") and name:  # the ARN is in the JSON; a person needs the name

@@ -16,15 +16,15 @@ import json
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import duckdb
 
 from awsrespond.findings import Severity
+from awsrespond.hunt.analytics.network import network_of
 from awsrespond.hunt.created import EventView, ResourceKey, assumed_role_arn, changed_by, created_by, minted_key
 from awsrespond.hunt.detections import Detection, Window
-from awsrespond.hunt.network import network_of
 from awsrespond.hunt.session_model import (
     AttackerSession,
     Origin,
@@ -46,6 +46,7 @@ _ROW_SQL = f"""
     FROM events
 """
 MAX_ROUNDS = 20
+NEVER = datetime.max.replace(tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -123,7 +124,7 @@ def build_sessions(
     growths = [_grow(con, window, seed, notes) for seed in seeds]
     merged = _merge([g for g in growths if g.rows])
     sessions = [_session(g, hits) for g in merged]
-    sessions.sort(key=lambda s: (s.first_seen or datetime.max, s.id))
+    sessions.sort(key=lambda s: (s.first_seen or NEVER, s.id))
     return SessionsResult(sessions, notes)
 
 
@@ -152,7 +153,7 @@ def _history_networks(con: duckdb.DuckDBPyConnection, window: Window, actor: str
         f"SELECT DISTINCT sourceIPAddress FROM events WHERE {ACTOR_SQL} = ? AND eventTime < ?",
         [actor, window.since],
     ).fetchall()
-    return {net for (ip,) in rows if (net := network_of(ip))}
+    return {found.net for (ip,) in rows if (found := network_of(ip))}
 
 
 def _grow(con: duckdb.DuckDBPyConnection, window: Window, seed: str, notes: list[str]) -> _Growth:
@@ -179,7 +180,7 @@ def _grow(con: duckdb.DuckDBPyConnection, window: Window, seed: str, notes: list
         if not fresh:
             break
         for row in fresh:
-            if row.actor == seed and owner_networks and network_of(row.ip) in owner_networks:
+            if _is_owners(row, seed, owner_networks):
                 growth.excluded += 1
                 growth.rows[row.rowid] = row  # seen, but its owner's: kept out of the session below
                 continue
@@ -191,7 +192,8 @@ def _grow(con: duckdb.DuckDBPyConnection, window: Window, seed: str, notes: list
 
 
 def _is_owners(row: Row, seed: str, owner_networks: set[str]) -> bool:
-    return row.actor == seed and bool(owner_networks) and network_of(row.ip) in owner_networks
+    found = network_of(row.ip)
+    return row.actor == seed and found is not None and found.net in owner_networks
 
 
 def _absorb(growth: _Growth, row: Row) -> None:
@@ -221,8 +223,7 @@ def _absorb(growth: _Growth, row: Row) -> None:
             if isinstance(arn, str):
                 growth.roles.add(arn)
     for key in changed_by(view):
-        if key not in growth.created and not (key.type == "AWS::IAM::User" and key.id in growth.users):
-            growth.changed.setdefault(key, _resource(key, row))
+        growth.changed.setdefault(key, _resource(key, row))
     if minted := minted_key(view):
         growth.members.setdefault(
             minted, SessionCredential(credential=minted, origin=Origin.MINTED, parent=row.actor)
@@ -263,9 +264,9 @@ def _join(first: _Growth, second: _Growth) -> _Growth:
 
 
 def _session(growth: _Growth, hits: dict[int, list[Detection]]) -> AttackerSession:
-    rows = sorted(growth.rows.values(), key=lambda r: (r.time or datetime.max, r.rowid))
+    rows = sorted(growth.rows.values(), key=lambda r: (r.time or NEVER, r.rowid))
     starts = [m for m in growth.members.values() if m.origin is Origin.PRE_EXISTING and m.events]
-    start = min(starts, key=lambda m: m.first_seen or datetime.max) if starts else growth.members[growth.seed]
+    start = min(starts, key=lambda m: m.first_seen or NEVER) if starts else growth.members[growth.seed]
     severity = Severity.HIGH
     rules: set[str] = set()
     created_at: dict[int, list[str]] = defaultdict(list)
@@ -301,13 +302,15 @@ def _session(growth: _Growth, hits: dict[int, list[Detection]]) -> AttackerSessi
         last_seen=rows[-1].time if rows else None,
         event_count=len(rows),
         credentials=sorted((m for m in growth.members.values() if m.events or m.origin is Origin.CREATED),
-                           key=lambda m: (m.first_seen or datetime.max, m.credential)),
+                           key=lambda m: (m.first_seen or NEVER, m.credential)),
         source_ips=sorted({r.ip for r in rows if r.ip}),
         user_agents=sorted({r.agent for r in rows if r.agent}),
         regions=sorted({r.region for r in rows if r.region}),
         rules=sorted(rules),
-        created=sorted(growth.created.values(), key=lambda r: (r.time or datetime.max, r.type, r.id)),
-        changed=sorted(growth.changed.values(), key=lambda r: (r.time or datetime.max, r.type, r.id)),
+        created=sorted(growth.created.values(), key=lambda r: (r.time or NEVER, r.type, r.id)),
+        # Calls logged in the same second come in any order: "changed" is decided once all is known.
+        changed=sorted((r for k, r in growth.changed.items() if k not in growth.created),
+                       key=lambda r: (r.time or NEVER, r.type, r.id)),
         other_accounts=others,
         excluded_events=growth.excluded,
         timeline=timeline,

@@ -14,12 +14,14 @@ from pydantic import BaseModel
 
 from awsrespond.case.workspace import CaseManifest, EvidenceIndex, FindingsFile
 from awsrespond.findings import Finding
+from awsrespond.hunt.run import HuntDocument
 from awsrespond.triage import TriageDocument
 
 MODELS: dict[str, type[BaseModel]] = {
     "finding": Finding,
     "findings-file": FindingsFile,
     "triage": TriageDocument,
+    "hunt": HuntDocument,
     "case": CaseManifest,
     "evidence-index": EvidenceIndex,
 }

@@ -1,5 +1,5 @@
-"""CloudTrail sources (local files and S3 delivery so far; LookupEvents and the case's store come
-with hunt) normalised into one DuckDB events table."""
+"""CloudTrail sources - local files, S3 delivery, the LookupEvents API and the case's own store -
+normalised into one DuckDB events table."""
 
 from awsrespond.trail.events import EventStore, LoadReport
 from awsrespond.trail.files import FileProblem, TrailFile, find_trail_files, read_trail_file

@@ -1,0 +1,134 @@
+"""Hunt results for people: the attacker timeline first, then what it created, then the findings."""
+
+from __future__ import annotations
+
+from rich.text import Text
+
+from awsrespond.cli.render import resource_label, severity_groups
+from awsrespond.cli.ui import SEVERITY_STYLE, Ui, safe
+from awsrespond.findings import Classification, Finding
+from awsrespond.hunt.run import HuntResult
+from awsrespond.hunt.session_model import AttackerSession, TimelineEntry
+from awsrespond.textsafe import one_line, strip_control
+from awsrespond.timeutil import iso
+
+TIMELINE_ROWS = 40
+FINDINGS_PER_SEVERITY = 25
+
+
+def hunt_summary(ui: Ui, result: HuntResult, case_path: str | None) -> None:
+    out = ui.out
+    stats = result.stats
+    head = Text("Hunt over ", style="bold")
+    head.append(f"{stats['events']} events ({stats['window_events']} in the window "
+                f"{iso(result.window.since) or 'start'} .. {iso(result.window.until) or 'now'})")
+    out.print(head)
+    if not result.sessions:
+        out.print("No attacker session: no credential reached high severity or two medium rules.")
+    titles = {d.rule: d.title for d in result.detections}
+    for session in result.sessions:
+        _session(ui, session, titles)
+    severity_groups(ui, result.findings, limit=FINDINGS_PER_SEVERITY)
+    out.print()
+    for note in result.notes:
+        ui.warn(note)
+    if result.errors:
+        ui.warn(f"{len(result.errors)} input problem(s); the rest was read:")
+        for error in result.errors[:20]:
+            ui.err.print(Text("  "), safe(one_line(error, 300)))
+        if len(result.errors) > 20:
+            ui.err.print(Text(f"  ... {len(result.errors) - 20} more in the JSON (errors)", style="dim"))
+    tail = Text("Case: ", style="bold")
+    tail.append(safe(case_path or "(none)"))
+    tail.append(f"  ({len(result.findings)} findings, {stats['rules']} rules, {stats['total_s']:.1f} s)")
+    out.print(tail)
+
+
+def _session(ui: Ui, session: AttackerSession, titles: dict[str, str]) -> None:
+    out = ui.out
+    out.print()
+    title = Text(f"ATTACKER SESSION {session.id}", style=SEVERITY_STYLE[session.severity.value])
+    title.append("  started from ")
+    title.append(strip_control(session.started_from), style="bold")
+    if session.principal:
+        title.append(" (")
+        title.append(safe(session.principal))
+        title.append(")")
+    out.print(title)
+    facts = Text(f"  {iso(session.first_seen)} .. {iso(session.last_seen)}, {session.event_count} events; from ")
+    facts.append(safe(", ".join(session.source_ips[:6]) + (" ..." if len(session.source_ips) > 6 else "")))
+    facts.append("; regions ")
+    facts.append(safe(", ".join(session.regions)))
+    out.print(facts)
+    if session.other_accounts:
+        line = Text("  assumed roles in other accounts (check them too): ", style="yellow")
+        line.append(safe(", ".join(session.other_accounts)))
+        out.print(line)
+    runs = _runs(session.timeline)
+    for first, last, count in runs[:TIMELINE_ROWS]:
+        out.print(_timeline_line(first, last, count, titles))
+    if len(runs) > TIMELINE_ROWS:
+        rest = sum(count for _, _, count in runs[TIMELINE_ROWS:])
+        out.print(Text(f"  ... {rest} more events in the JSON (sessions[].timeline)", style="dim"))
+    if session.created:
+        line = Text(f"  Created ({len(session.created)}): ", style="bold")
+        line.append(safe(one_line(", ".join(f"{r.type.split('::')[-1]} {r.id}" for r in session.created), 800)))
+        out.print(line)
+    if session.changed:
+        line = Text(f"  Changed ({len(session.changed)}): ", style="bold")
+        line.append(safe(one_line(", ".join(f"{r.type.split('::')[-1]} {r.id}" for r in session.changed), 500)))
+        out.print(line)
+
+
+def attribution_summary(ui: Ui, findings: list[Finding]) -> None:
+    """What the case's findings now say each thing is: the attacker's to remove, or yours to take back."""
+    created = [f for f in findings if f.classification is Classification.ATTACKER_CREATED]
+    used = [f for f in findings if f.classification is Classification.ATTACKER_USED]
+    out = ui.out
+    out.print()
+    out.print(Text("Attribution (findings.json)", style="bold"))
+    resources = sorted({resource_label(f) for f in created})
+    line = Text(f"  attacker-created ({len(resources)}), to remove: ", style="red")
+    line.append(safe(one_line(", ".join(resources), 900)))
+    out.print(line)
+    resources = sorted({resource_label(f) for f in used})
+    line = Text(f"  attacker-used ({len(resources)}), to deactivate or revert, never delete: ", style="bold red")
+    line.append(safe(one_line(", ".join(resources), 600)))
+    out.print(line)
+
+
+def _same(a: TimelineEntry, b: TimelineEntry) -> bool:
+    return (not a.created and not b.created and a.event_name == b.event_name and a.error_code == b.error_code
+            and a.credential == b.credential and a.source_ip == b.source_ip and a.region == b.region
+            and a.rules == b.rules)
+
+
+def _runs(timeline: list[TimelineEntry]) -> list[tuple[TimelineEntry, TimelineEntry, int]]:
+    """Consecutive calls that differ only in time (a loop over secrets or regions) as one line."""
+    runs: list[tuple[TimelineEntry, TimelineEntry, int]] = []
+    for entry in timeline:
+        if runs and _same(runs[-1][1], entry):
+            first, _, count = runs[-1]
+            runs[-1] = (first, entry, count + 1)
+        else:
+            runs.append((entry, entry, 1))
+    return runs
+
+
+def _timeline_line(first: TimelineEntry, last: TimelineEntry, count: int, titles: dict[str, str]) -> Text:
+    line = Text("  ")
+    line.append(iso(first.time) or "?", style="dim")
+    line.append(f"  {one_line(first.region or '-', 20)}  {one_line(first.source_ip or '-', 40)}  ")
+    line.append(one_line(first.event_name or "?", 60), style="bold")
+    if count > 1:
+        line.append(f" x{count} until {iso(last.time)}")
+    if first.error_code:
+        line.append(f" ({one_line(first.error_code, 40)})", style="dim")
+    line.append(f"  by {one_line(first.credential, 60)}", style="dim")
+    if first.created:
+        line.append("  created ")
+        line.append(one_line(", ".join(first.created), 200), style="red")
+    if first.rules:
+        line.append("  <- " + one_line("; ".join(titles.get(rule, rule) for rule in first.rules), 200),
+                    style="yellow")
+    return line
