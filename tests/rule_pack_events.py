@@ -363,6 +363,13 @@ def _federated_login(s: Scene) -> list[Record]:
     return [s.console_login(who, mfa=False)]
 
 
+@miss("console_login_without_mfa", "aws_console_login_without_mfa", "IAM user federated through a SAML provider")
+def _saml_user_login(s: Scene) -> list[Record]:
+    record = s.console_login(s.user(), mfa=False)
+    record["additionalEventData"]["SamlProviderArn"] = f"arn:aws:iam::{s.account}:saml-provider/{s.word().title()}"
+    return [record]
+
+
 @miss("console_login_without_mfa", "aws_console_login_without_mfa", "IAM user password refused")
 @case("failed_console_login", "aws_console_login_failed", "IAM user password refused")
 def _user_login_failed(s: Scene) -> list[Record]:
@@ -1312,6 +1319,15 @@ def _failed_spread(s: Scene) -> list[Record]:
 @miss("failed_run_instances_burst", "aws_ec2_run_instances_failed_burst", "six dry runs")
 def _dry_runs(s: Scene) -> list[Record]:
     return _failed_runs(s, 6, 0.5, error="Client.DryRunOperation")
+
+
+@miss("failed_run_instances_burst", "aws_ec2_run_instances_failed_burst", "autoscaling short of capacity")
+def _autoscaling_capacity(s: Scene) -> list[Record]:
+    who = s.service_role("autoscaling.amazonaws.com", "AWSServiceRoleForAutoScaling")
+    return [
+        _run(s, "c6i.2xlarge", who=who, error="Server.InsufficientInstanceCapacity", minutes=i / 2)
+        for i in range(8)
+    ]
 
 
 @miss("failed_run_instances_burst", "aws_ec2_run_instances_failed_burst", "six failures by six keys")
