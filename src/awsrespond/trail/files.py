@@ -8,16 +8,25 @@ reported with its place and the rest is read: logs from a compromised account ma
 
 from __future__ import annotations
 
-import gzip
 import json
 import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
+
+import orjson
+from isal import isal_zlib
 
 GZIP_MAGIC = b"\x1f\x8b"
 _SUFFIXES = (".json", ".jsonl", ".ndjson", ".gz")
+MAX_INFLATED = 4 << 30
+"""A file that inflates past this many bytes is reported and skipped (a gzip bomb, or not a log)."""
+MAX_PROBLEMS_PER_FILE = 50
+"""Per-record problems named one by one in a file; past that, one line counts the rest."""
+_CHUNK = 8 << 20
+_RECORD_KEYS = ("eventName", "eventSource", "eventTime", "eventID")
+_ISAL_ERROR = cast("type[Exception]", isal_zlib.error)  # typed as an instance in isal's stubs
 
 
 @dataclass(frozen=True)
@@ -37,6 +46,63 @@ class TrailFile:
     records: list[dict[str, Any]] = field(default_factory=list)
     problems: list[FileProblem] = field(default_factory=list)
     shape: str = "unknown"
+    skipped: int = 0
+    """Items found in the file but not kept as records (each named in ``problems``, up to a limit)."""
+    _unnamed: int = 0
+
+    def problem(self, record: int | None, message: str) -> None:
+        """Name a problem; past :data:`MAX_PROBLEMS_PER_FILE` record problems only count them."""
+        if record is not None and sum(p.record is not None for p in self.problems) >= MAX_PROBLEMS_PER_FILE:
+            self._unnamed += 1
+            return
+        self.problems.append(FileProblem(self.path, record, message))
+
+    def skip(self, record: int | None, message: str) -> None:
+        self.skipped += 1
+        self.problem(record, message)
+
+    def close(self) -> None:
+        """Add the count of problems not named one by one (call once, after the last record)."""
+        if self._unnamed:
+            self.problems.append(FileProblem(self.path, None, f"{self._unnamed} more record problem(s) not listed"))
+            self._unnamed = 0
+
+
+class InflateError(ValueError):
+    pass
+
+
+def inflate(raw: bytes, limit: int = MAX_INFLATED) -> bytes:
+    """The bytes of a gzip file (every member), with isal; plain bytes are returned as they are."""
+    if not raw.startswith(GZIP_MAGIC):
+        return raw
+    out: list[bytes] = []
+    size = 0
+    data = raw
+    try:
+        while data:
+            engine = isal_zlib.decompressobj(wbits=31)
+            chunk = engine.decompress(data, _CHUNK)
+            while True:
+                size += len(chunk)
+                if size > limit:
+                    raise InflateError(f"inflates to more than {limit:,} bytes; skipped")
+                out.append(chunk)
+                tail = engine.unconsumed_tail
+                if engine.eof:
+                    break
+                chunk = engine.decompress(tail, _CHUNK)
+                if not chunk and not tail:
+                    raise InflateError(f"gzip data ends early (truncated: {len(raw):,} bytes, "
+                                       f"{size:,} inflated before the end)")
+            data = engine.unused_data
+            if data and not data.startswith(GZIP_MAGIC):
+                if not data.strip(b"\0"):
+                    break
+                raise InflateError(f"not gzip data after byte {len(raw) - len(data):,}")
+    except _ISAL_ERROR as exc:
+        raise InflateError(f"damaged gzip data after {size:,} inflated bytes: {exc}") from exc
+    return b"".join(out)
 
 
 def find_trail_files(paths: Iterable[Path]) -> tuple[list[Path], list[FileProblem]]:
@@ -68,28 +134,60 @@ def read_trail_file(path: Path) -> TrailFile:
     return parse_trail_bytes(raw, str(path))
 
 
-def parse_trail_bytes(raw: bytes, origin: str) -> TrailFile:
+def parse_trail_bytes(raw: bytes, origin: str, *, limit: int = MAX_INFLATED) -> TrailFile:
     """Records from the bytes of one file or S3 object (gzipped or not); ``origin`` names it."""
     result = TrailFile(path=origin)
     try:
-        if raw.startswith(GZIP_MAGIC):
-            raw = gzip.decompress(raw)
-    except (OSError, EOFError, zlib.error) as exc:
+        raw = inflate(raw, limit)
+    except (InflateError, OSError, EOFError, zlib.error) as exc:
         result.problems.append(FileProblem(result.path, None, f"cannot read: {exc}"))
         return result
+    parse_json_bytes(raw, result)
+    result.close()
+    return result
+
+
+def loads(text: str | bytes) -> Any:
+    """orjson where it can (fast), the standard library where orjson refuses (NaN, huge integers,
+    lone surrogates), so that what is read does not depend on which parser ran."""
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return json.loads(text)
+
+
+def parse_json_bytes(raw: bytes, result: TrailFile) -> None:
+    """Records from inflated bytes into ``result``."""
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         result.problems.append(FileProblem(result.path, None, f"not UTF-8 text: {exc}"))
-        return result
+        return
     try:
-        document = json.loads(text)
-    except json.JSONDecodeError:
+        document = loads(text)
+    except json.JSONDecodeError as exc:
+        if not _looks_like_json_lines(text):
+            result.problems.append(FileProblem(result.path, None, f"not JSON: {exc.msg} at character {exc.pos}"))
+            return
         result.shape = "json-lines"
         _json_lines(text, result)
-        return result
+        return
+    except RecursionError:
+        result.problems.append(FileProblem(result.path, None, "not JSON that can be read: nested too deeply"))
+        return
     _document(document, result)
-    return result
+
+
+def _looks_like_json_lines(text: str) -> bool:
+    """Whether one of the first lines is a JSON object on its own (else the file is one damaged document)."""
+    lines = (line for line in text.splitlines() if line.strip())
+    for _, line in zip(range(10), lines, strict=False):
+        try:
+            if isinstance(loads(line), dict):
+                return True
+        except (json.JSONDecodeError, RecursionError):
+            continue
+    return False
 
 
 def _document(document: Any, result: TrailFile) -> None:
@@ -107,6 +205,9 @@ def _document(document: Any, result: TrailFile) -> None:
         _add(document, 1, result)
     else:
         result.problems.append(FileProblem(result.path, None, "JSON, but no CloudTrail records in it"))
+        return
+    if result.skipped and not result.records and all(p.record is not None for p in result.problems):
+        result.problems.append(FileProblem(result.path, None, "no CloudTrail records in it"))
 
 
 def _json_lines(text: str, result: TrailFile) -> None:
@@ -114,9 +215,11 @@ def _json_lines(text: str, result: TrailFile) -> None:
         if not line.strip():
             continue
         try:
-            _add(json.loads(line), number, result)
+            _add(loads(line), number, result)
         except json.JSONDecodeError as exc:
-            result.problems.append(FileProblem(result.path, number, f"not JSON: {exc.msg} at column {exc.colno}"))
+            result.skip(number, f"not JSON: {exc.msg} at column {exc.colno}")
+        except RecursionError:
+            result.skip(number, "not JSON that can be read: nested too deeply")
 
 
 def _add_all(items: list[Any], result: TrailFile) -> None:
@@ -128,12 +231,18 @@ def _add(item: Any, number: int, result: TrailFile) -> None:
     if isinstance(item, dict) and isinstance(item.get("CloudTrailEvent"), str):
         # LookupEvents: the record itself is a JSON string inside the event summary.
         try:
-            item = json.loads(item["CloudTrailEvent"])
+            item = loads(item["CloudTrailEvent"])
         except json.JSONDecodeError as exc:
-            result.problems.append(FileProblem(result.path, number, f"CloudTrailEvent is not JSON: {exc.msg}"))
+            result.skip(number, f"CloudTrailEvent is not JSON: {exc.msg}")
+            return
+        except RecursionError:
+            result.skip(number, "CloudTrailEvent is not JSON that can be read: nested too deeply")
             return
     if not isinstance(item, dict):
-        result.problems.append(FileProblem(result.path, number, f"record is a {type(item).__name__}, not an object"))
+        result.skip(number, f"record is a {type(item).__name__}, not an object")
+        return
+    if not any(key in item for key in _RECORD_KEYS):
+        result.skip(number, "not a CloudTrail record (no eventName, eventSource, eventTime or eventID)")
         return
     result.records.append(item)
 
