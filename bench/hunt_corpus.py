@@ -64,7 +64,7 @@ def rid(rng: random.Random, prefix: str, n: int = 16) -> str:
 
 
 def hexid(rng: random.Random, n: int) -> str:
-    return "%0*x" % (n, rng.getrandbits(4 * n))
+    return f"{rng.getrandbits(4 * n):0{n}x}"
 
 
 @dataclass
@@ -163,7 +163,8 @@ def personas(seed: int) -> list[Persona]:
             home, [_ip(rng) for _ in range(rng.randint(1, 3))], _agent(rng, rng.choice(["cli", "boto3", "java"])),
             _calls(rng, rng.sample(services, k=rng.randint(2, 5)), 0.4), rng.randint(1, 30)))
     for i in range(40):
-        role = rng.choice(["app-server", "worker", "github-ci", "ecs-task", "batch", "api", "lambda-exec"]) + f"-{i:02d}"
+        kind_of_role = rng.choice(["app-server", "worker", "github-ci", "ecs-task", "batch", "api", "lambda-exec"])
+        role = f"{kind_of_role}-{i:02d}"
         principal = rid(rng, "AROA", 17)
         home = rng.sample(regions[:5], k=rng.randint(1, 3))
         kind = rng.choice(["boto3", "java", "terraform"])
@@ -249,7 +250,8 @@ def _request(rng: random.Random, svc: str, name: str, region: str) -> tuple[Any,
         path = f"/{rng.choice(['prod', 'staging'])}/{rng.choice(['db', 'api', 'cache'])}/{rid(rng, '', 6).lower()}"
         if svc == "ssm":
             return {"name": path, "withDecryption": rng.random() < 0.5}, None, None
-        return {"secretId": f"arn:aws:secretsmanager:{region}:{ACCOUNT}:secret:{path[1:]}-{rid(rng, '', 6)}"}, None, None
+        secret = f"arn:aws:secretsmanager:{region}:{ACCOUNT}:secret:{path[1:]}-{rid(rng, '', 6)}"
+        return {"secretId": secret}, None, None
     if svc == "lambda":
         fn = f"{rng.choice(['ingest', 'resize', 'notify', 'cleanup'])}-{rid(rng, '', 4).lower()}"
         return ({"functionName": f"arn:aws:lambda:{region}:{ACCOUNT}:function:{fn}"},

@@ -23,8 +23,12 @@ from typing import Any
 import duckdb
 
 from awsrespond.timeutil import as_utc, iso
-from awsrespond.trail.files import FileProblem, TrailFile, find_trail_files
-from awsrespond.trail.files import read_trail_file  # noqa: F401 - kept importable from here (tests hook it)
+from awsrespond.trail.files import (
+    FileProblem,
+    TrailFile,
+    find_trail_files,
+    read_trail_file,  # noqa: F401 - kept importable from here (tests hook it)
+)
 
 SCALARS = {
     "eventID": "VARCHAR",
