@@ -486,9 +486,9 @@ def _scheduled_job(r: Routine, start: datetime, days: int, who: Principal, net: 
         r.records.append(call(who, "GetSecretValue", when, ip_in(net, r.rng), user_agent(r.rng, "go"), r.region))
 
 
-def routine(seed: int, *, days: int = 14, window_days: int = 2) -> Routine:
+def routine(seed: int, *, days: int = 14, window_days: int = 2, start: datetime | None = None) -> Routine:
     rng = random.Random(seed)
-    start = start_time(rng)
+    start = start or start_time(rng)
     account = account_id(rng)
     region = rng.choice(REGIONS)
     r = Routine(rng, account, region, start + timedelta(days=days - window_days), start + timedelta(days=days))

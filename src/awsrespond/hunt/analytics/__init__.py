@@ -21,7 +21,7 @@ from awsrespond.hunt.analytics import (  # noqa: F401  (importing registers thei
     iam_policies,
     key_networks,
 )
-from awsrespond.hunt.analytics.prepare import ensure_prepared
+from awsrespond.hunt.analytics.prepare import prepared
 from awsrespond.hunt.analytics.registry import ANALYTICS, AnalyticResult, AnalyticSpec, analytic
 from awsrespond.hunt.detections import Window
 
@@ -40,7 +40,7 @@ def run_analytics(
     if unknown:
         raise ValueError(f"unknown analytic(s): {', '.join(unknown)}; known: {', '.join(sorted(ANALYTICS))}")
     result = AnalyticResult()
-    ensure_prepared(con)
+    prepared(con, window)
     for name in chosen:
         try:
             result.extend(ANALYTICS[name].run(con, window))

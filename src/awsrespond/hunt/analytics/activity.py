@@ -34,23 +34,33 @@ SENSITIVE_NAMES = frozenset({
     "PutFoundationModelEntitlement", "UpdateAccountSendingEnabled",
 })
 """Sensitive wherever they happen (Lambda's names lose their API-version suffix first)."""
-
-BASE_NAME_SQL = r"regexp_replace(e.eventName, '20\d{6}(v\d+)?$', '')"
-"""Lambda logs ``UpdateFunctionCode20150331v2``; this is ``UpdateFunctionCode``."""
+GLOBAL_SOURCES = (
+    "iam.amazonaws.com", "signin.amazonaws.com", "sts.amazonaws.com", "organizations.amazonaws.com",
+    "route53.amazonaws.com", "route53domains.amazonaws.com", "cloudfront.amazonaws.com",
+    "globalaccelerator.amazonaws.com", "health.amazonaws.com", "support.amazonaws.com", "budgets.amazonaws.com",
+    "ce.amazonaws.com", "account.amazonaws.com", "billingconsole.amazonaws.com", "trustedadvisor.amazonaws.com",
+    "shield.amazonaws.com", "waf.amazonaws.com", "sso.amazonaws.com", "notifications.amazonaws.com",
+)
+"""Services whose events land in one region whatever the caller does: no signal in their region."""
 
 
 def _quoted(values: frozenset[str] | tuple[str, ...]) -> str:
     return ", ".join("'" + value.replace("'", "''") + "'" for value in sorted(values))
 
 
-def read_sql(name: str = "e.eventName") -> str:
-    """True when the call only reads (CloudTrail's ``readOnly``, or the name when that is missing)."""
+def calls_lookup_sql() -> str:
+    """``(src, name)`` of every distinct call with what its name says (computed once per call, not per
+    event): ``read_by_name``, ``sensitive_name`` (Lambda's API-version suffix dropped first),
+    ``sensitive_source``, ``is_global``."""
     prefixes = "|".join(READ_PREFIXES)
-    return f"coalesce(e.readOnly, regexp_matches({name}, '^({prefixes})'))"
+    return rf"""
+    SELECT src, name, regexp_matches(name, '^({prefixes})') AS read_by_name,
+           regexp_replace(name, '20\d{{6}}(v\d+)?$', '') IN ({_quoted(SENSITIVE_NAMES)}) AS sensitive_name,
+           src IN ({_quoted(SENSITIVE_SOURCES)}) AS sensitive_source,
+           src IN ({_quoted(GLOBAL_SOURCES)}) AS is_global
+    FROM (SELECT DISTINCT eventSource AS src, eventName AS name FROM events WHERE eventName IS NOT NULL)"""
 
 
-def sensitive_sql(base_name: str = BASE_NAME_SQL) -> str:
-    return (
-        f"({base_name} IN ({_quoted(SENSITIVE_NAMES)}) "
-        f"OR (e.eventSource IN ({_quoted(SENSITIVE_SOURCES)}) AND NOT {read_sql()}))"
-    )
+READ_SQL = "coalesce(e.readOnly, k.read_by_name)"
+"""True when the call only reads (CloudTrail's ``readOnly``, or the name when that is missing)."""
+SENSITIVE_SQL = f"coalesce(k.sensitive_name OR (k.sensitive_source AND NOT {READ_SQL}), FALSE)"

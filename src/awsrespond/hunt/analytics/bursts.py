@@ -33,6 +33,11 @@ DENIED_RETRIES = 20
 """So many denials of few calls: a retry loop, a tool, or probing one permission: low."""
 ROUTINE_SHARE = 0.7
 """A burst no bigger than 1/0.7 of the principal's largest in history is its routine."""
+ROUTINE_DAYS = 3
+"""A principal bursting on this many days of the window does it on a schedule (the only way to tell
+without history)."""
+INFRASTRUCTURE_AS_CODE = frozenset({"terraform", "pulumi", "aws-cdk"})
+"""Clients that read everything they manage before each change: a plan is a burst."""
 
 DENIED_CODES = ("AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "Client.UnauthorizedOperation",
                 "UnauthorizedAccess", "AuthorizationError", "AuthorizationErrorException", "Forbidden",
@@ -56,6 +61,7 @@ class Burst:
     last: datetime
     names: list[str]
     events: int
+    families: list[str]
 
 
 def _bursts(con: duckdb.DuckDBPyConnection, scope: Scope, where: str, peak_condition: str) -> list[Burst]:
@@ -63,7 +69,7 @@ def _bursts(con: duckdb.DuckDBPyConnection, scope: Scope, where: str, peak_condi
     ``services``, ``events`` in the 5 minutes up to a call); each with every call of its bursts."""
     rows = scope.rows(con, f"""
         WITH r AS (
-            SELECT rid, t, {_CRED} AS cred, principal, name, src, src || ':' || name AS call FROM {VIEW}
+            SELECT rid, t, {_CRED} AS cred, principal, name, src, src || ':' || name AS call, family FROM {VIEW}
             WHERE {scope.win()} AND {_CRED} IS NOT NULL AND {where}),
         s AS (
             SELECT *, count(DISTINCT call) OVER w AS calls, count(DISTINCT name) OVER w AS names,
@@ -78,7 +84,8 @@ def _bursts(con: duckdb.DuckDBPyConnection, scope: Scope, where: str, peak_condi
             FROM marked)
         SELECT cred, any_value(principal), list(rid), max(calls) FILTER (WHERE peak_t IS NOT NULL),
                max(names) FILTER (WHERE peak_t IS NOT NULL), max(services) FILTER (WHERE peak_t IS NOT NULL),
-               min(t), max(t), list(DISTINCT name), max(events) FILTER (WHERE peak_t IS NOT NULL)
+               min(t), max(t), list(DISTINCT name), max(events) FILTER (WHERE peak_t IS NOT NULL),
+               list(DISTINCT family) FILTER (WHERE family IS NOT NULL)
         FROM covered WHERE peak_after IS NOT NULL
         GROUP BY cred ORDER BY min(t)""")
     return [Burst(*row) for row in rows]
@@ -86,7 +93,7 @@ def _bursts(con: duckdb.DuckDBPyConnection, scope: Scope, where: str, peak_condi
 
 def _history_peaks(con: duckdb.DuckDBPyConnection, scope: Scope, where: str, metric: str,
                    principals: list[str]) -> dict[str, int]:
-    """The largest ``metric`` each principal reached in any 5 minutes of its history."""
+    """The largest ``metric`` each principal with such calls in its history reached in any 5 minutes."""
     if not scope.has_history or not principals:
         return {}
     rows = scope.rows(con, f"""
@@ -100,10 +107,33 @@ def _history_peaks(con: duckdb.DuckDBPyConnection, scope: Scope, where: str, met
     return {str(p): int(m) for p, m in rows}
 
 
+def _burst_days(bursts: list[Burst]) -> dict[str, int]:
+    """On how many distinct days of the window each principal burst."""
+    days: dict[str, set[object]] = {}
+    for burst in bursts:
+        if burst.principal:
+            days.setdefault(burst.principal, set()).add(burst.first.date())
+    return {principal: len(dates) for principal, dates in days.items()}
+
+
+def _routine(burst: Burst, usual: dict[str, int], size: int, days: dict[str, int]) -> str | None:
+    """Why a burst is routine for its principal, or None. Repetition within the window only counts for
+    a principal with no history to compare with."""
+    principal = burst.principal or ""
+    if usual.get(principal, 0) >= ROUTINE_SHARE * size:
+        return "no bigger than its bursts before since"
+    if principal not in usual and days.get(principal, 0) >= ROUTINE_DAYS:
+        return f"the principal, without history, bursts on {days[principal]} days of the window"
+    if burst.families and set(burst.families) <= INFRASTRUCTURE_AS_CODE:
+        return "an infrastructure-as-code client reading what it manages"
+    return None
+
+
 def _details(burst: Burst, usual: int, **extra: Any) -> dict[str, Any]:
     return {
         "credential": burst.credential, "principal": burst.principal, "events": len(burst.rowids),
         "services": burst.services, "event_names": sorted(burst.names)[:40], "largest_in_history": usual,
+        "user_agent_families": sorted(burst.families),
         "first_seen": iso(burst.first), "last_seen": iso(burst.last), **extra,
     }
 
@@ -116,17 +146,20 @@ def _details(burst: Burst, usual: int, **extra: Any) -> dict[str, Any]:
 )
 def enumeration_burst(con: duckdb.DuckDBPyConnection, window: Window) -> AnalyticResult:
     """At least 25 distinct read calls (List/Describe/Get...) by one credential within 5 minutes across
-    at least 3 services: medium; 6 services or more: high. Within fewer services, or no bigger than
-    what the principal did before ``since``: low."""
+    at least 3 services: medium; 6 services or more: high. Low when routine: within fewer services (a
+    console page), no bigger than what the principal did before ``since``, repeated on 3 days of the
+    window (a schedule), or made by an infrastructure-as-code client (a plan)."""
     scope = prepared(con, window)
     result = AnalyticResult()
     where = "is_read AND src <> 'signin.amazonaws.com'"
     bursts = _bursts(con, scope, where, f"calls >= {ENUMERATION_CALLS}")
     usual = _history_peaks(con, scope, where, "count(DISTINCT call)",
                            sorted({b.principal for b in bursts if b.principal}))
+    days = _burst_days(bursts)
     for burst in bursts:
         before = usual.get(burst.principal or "", 0)
-        if before >= ROUTINE_SHARE * burst.distinct_calls or burst.services < ENUMERATION_SERVICES:
+        routine = _routine(burst, usual, burst.distinct_calls, days)
+        if routine or burst.services < ENUMERATION_SERVICES:
             severity = Severity.LOW
         elif burst.services >= WIDE_RECON_SERVICES:
             severity = Severity.HIGH
@@ -134,7 +167,7 @@ def enumeration_burst(con: duckdb.DuckDBPyConnection, window: Window) -> Analyti
             severity = Severity.MEDIUM
         result.detections.append(detection(
             "aws-enumeration-burst", severity, burst.rowids, subject=burst.credential,
-            details=_details(burst, before, distinct_calls_in_5_minutes=burst.distinct_calls),
+            details=_details(burst, before, distinct_calls_in_5_minutes=burst.distinct_calls, routine=routine),
             recommendation=("Reconnaissance maps what a credential can reach before using it: check who holds "
                             f"{burst.credential} and what it did right after."),
         ))
@@ -150,15 +183,17 @@ def enumeration_burst(con: duckdb.DuckDBPyConnection, window: Window) -> Analyti
 def access_denied_storm(con: duckdb.DuckDBPyConnection, window: Window) -> AnalyticResult:
     """At least 10 AccessDenied / UnauthorizedOperation answers to one credential within 5 minutes over
     at least 5 distinct calls: medium, 10 distinct calls: high; 20 denials of fewer calls (a retry
-    loop, or one permission tried again and again): low; no bigger than in its history: low."""
+    loop, or one permission tried again and again): low; routine as for enumeration bursts: low."""
     scope = prepared(con, window)
     result = AnalyticResult()
     bursts = _bursts(con, scope, _DENIED_SQL,
                      f"(events >= {DENIED} AND names >= {DENIED_NAMES}) OR events >= {DENIED_RETRIES}")
     usual = _history_peaks(con, scope, _DENIED_SQL, "count(*)", sorted({b.principal for b in bursts if b.principal}))
+    days = _burst_days(bursts)
     for burst in bursts:
         before = usual.get(burst.principal or "", 0)
-        if before >= ROUTINE_SHARE * burst.events or burst.distinct_names < DENIED_NAMES:
+        routine = _routine(burst, usual, burst.events, days)
+        if routine or burst.distinct_names < DENIED_NAMES:
             severity = Severity.LOW
         elif burst.distinct_names >= 2 * DENIED_NAMES:
             severity = Severity.HIGH
@@ -167,7 +202,7 @@ def access_denied_storm(con: duckdb.DuckDBPyConnection, window: Window) -> Analy
         result.detections.append(detection(
             "aws-access-denied-storm", severity, burst.rowids, subject=burst.credential,
             details=_details(burst, before, denied_in_5_minutes=burst.events,
-                             distinct_calls_denied=burst.distinct_names),
+                             distinct_calls_denied=burst.distinct_names, routine=routine),
             recommendation=(f"Someone is testing what {burst.credential} may do: confirm who holds it, and look "
                             "for the calls that were allowed in between."),
         ))

@@ -9,7 +9,7 @@ import duckdb
 
 from awsrespond.findings import Severity
 from awsrespond.hunt.analytics.history import MIN_HISTORY_EVENTS, account_regions_cte
-from awsrespond.hunt.analytics.prepare import VIEW, Scope, prepared
+from awsrespond.hunt.analytics.prepare import HISTORY, VIEW, Scope, prepared
 from awsrespond.hunt.analytics.registry import AnalyticResult, analytic, detection
 from awsrespond.hunt.detections import Window
 from awsrespond.timeutil import iso
@@ -43,9 +43,9 @@ def _summary(rows: list[Any], extra: dict[str, Any]) -> dict[str, Any]:
 
 def _window_launches(con: duckdb.DuckDBPyConnection, scope: Scope) -> list[dict[str, Any]]:
     rows = scope.rows(con, f"""
-        WITH {_launches_cte(scope)}, {account_regions_cte(scope)},
+        WITH {_launches_cte(scope)}, {account_regions_cte()},
         launched_before AS (SELECT DISTINCT acct, region FROM launches WHERE {scope.hist()} AND err IS NULL),
-        history AS (SELECT acct, count(*) AS n FROM {VIEW} WHERE {scope.hist()} GROUP BY acct)
+        history AS (SELECT acct, sum(n) AS n FROM {HISTORY} GROUP BY acct)
         SELECT l.caller, l.acct, l.region, list(l.rid), list(DISTINCT l.name),
                count(*) FILTER (WHERE l.err IS NOT NULL),
                flatten(list(l.types)), list(DISTINCT l.akey), min(l.t), max(l.t),

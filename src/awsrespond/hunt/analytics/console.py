@@ -9,7 +9,7 @@ import duckdb
 
 from awsrespond.findings import Severity
 from awsrespond.hunt.analytics.history import known, profile_cte
-from awsrespond.hunt.analytics.prepare import VIEW, prepared
+from awsrespond.hunt.analytics.prepare import HISTORY, VIEW, prepared
 from awsrespond.hunt.analytics.registry import AnalyticResult, analytic, detection
 from awsrespond.hunt.detections import Window
 from awsrespond.timeutil import iso
@@ -34,9 +34,8 @@ def console_login_new_ip(con: duckdb.DuckDBPyConnection, window: Window) -> Anal
     if not scope.has_history:
         return result
     rows = scope.rows(con, f"""
-        WITH {profile_cte(scope)},
-        seen AS (SELECT DISTINCT principal, net FROM {VIEW}
-                 WHERE {scope.hist()} AND principal IS NOT NULL AND net IS NOT NULL)
+        WITH {profile_cte()},
+        seen AS (SELECT DISTINCT principal, net FROM {HISTORY} WHERE principal IS NOT NULL AND net IS NOT NULL)
         SELECT w.principal, w.net, list(w.rid), list(DISTINCT w.ip), min(w.t), max(w.t),
                bool_or(coalesce(w.additional->>'MFAUsed', '') <> 'Yes'), any_value(w.ptype)
         FROM {VIEW} w JOIN prof p ON p.principal = w.principal AND {known()}

@@ -7,13 +7,15 @@ from typing import Any
 import duckdb
 
 from awsrespond.findings import Severity
-from awsrespond.hunt.analytics.prepare import VIEW, prepared
+from awsrespond.hunt.analytics.prepare import HISTORY, VIEW, prepared
 from awsrespond.hunt.analytics.registry import AnalyticResult, analytic, detection
 from awsrespond.hunt.detections import Window
 from awsrespond.timeutil import iso
 
 MANY_ACCOUNTS = 3
 """New accounts reached (or tried) by one caller that make a campaign rather than a deployment."""
+ROUTINE_DAYS = 3
+"""An account the caller reached on this many days of the window is one it works in."""
 
 
 @analytic(
@@ -25,8 +27,9 @@ MANY_ACCOUNTS = 3
 def assume_role_other_account(con: duckdb.DuckDBPyConnection, window: Window) -> AnalyticResult:
     """A principal of this account calls AssumeRole on a role of another account (``roleArn``'s
     account differs from the caller's): one detection per caller listing every account, which may be
-    compromised too. Accounts the caller already reached before ``since``: low; new ones: medium;
-    three or more new ones (denied attempts count, they are probes): high."""
+    compromised too. Accounts the caller already reached before ``since`` (or, for a caller without
+    history, on 3 days of the window): low; new ones: medium; three or more new ones (denied attempts
+    count, they are probes): high."""
     scope = prepared(con, window)
     result = AnalyticResult()
     rows = scope.rows(con, f"""
@@ -37,11 +40,15 @@ def assume_role_other_account(con: duckdb.DuckDBPyConnection, window: Window) ->
             FROM {VIEW}
             WHERE name = 'AssumeRole' AND (recipient IS NULL OR acct = recipient)),
         before AS (SELECT DISTINCT caller, target FROM calls WHERE {scope.hist()}),
-        account_before AS (SELECT DISTINCT acct, target FROM calls WHERE {scope.hist()})
+        account_before AS (SELECT DISTINCT acct, target FROM calls WHERE {scope.hist()}),
+        known AS (SELECT DISTINCT principal FROM {HISTORY} WHERE principal IS NOT NULL)
         SELECT c.caller, c.target, list(c.rid), list(DISTINCT c.role_arn), count(*) FILTER (WHERE c.err IS NULL),
                count(*) FILTER (WHERE c.err IS NOT NULL), min(c.t), max(c.t), list(DISTINCT c.akey),
-               any_value(b.target) IS NOT NULL, any_value(a.target) IS NOT NULL, any_value(c.acct)
+               any_value(b.target) IS NOT NULL, any_value(a.target) IS NOT NULL, any_value(c.acct),
+               count(DISTINCT floor(epoch(c.t) / 86400)) FILTER (WHERE c.err IS NULL),
+               any_value(k.principal) IS NOT NULL
         FROM calls c
+        LEFT JOIN known k ON k.principal = c.caller
         LEFT JOIN before b ON b.caller = c.caller AND b.target = c.target
         LEFT JOIN account_before a ON a.acct = c.acct AND a.target = c.target
         WHERE {scope.win('c.t')} AND c.target <> '' AND c.target <> c.acct
@@ -50,7 +57,8 @@ def assume_role_other_account(con: duckdb.DuckDBPyConnection, window: Window) ->
     for row in rows:
         callers.setdefault(str(row[0]), []).append(row)
     for caller, targets in callers.items():
-        new = [t for t in targets if not t[9]]
+        # Reached before since, or (for a caller without history) on several days of the window: routine.
+        new = [t for t in targets if not t[9] and (t[13] or t[12] < ROUTINE_DAYS)]
         if len(new) >= MANY_ACCOUNTS:
             severity = Severity.HIGH
         elif new:
@@ -59,7 +67,7 @@ def assume_role_other_account(con: duckdb.DuckDBPyConnection, window: Window) ->
             severity = Severity.LOW
         accounts = [
             {"account": t[1], "roles": sorted(t[3]), "succeeded": t[4], "denied": t[5],
-             "seen_before_for_caller": bool(t[9]), "seen_before_in_account": bool(t[10]),
+             "seen_before_for_caller": bool(t[9]), "seen_before_in_account": bool(t[10]), "days_in_window": t[12],
              "first_seen": iso(t[6]), "last_seen": iso(t[7])}
             for t in targets
         ]

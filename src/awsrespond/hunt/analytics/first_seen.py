@@ -31,7 +31,7 @@ from awsrespond.hunt.analytics.history import (
     known,
     profile_cte,
 )
-from awsrespond.hunt.analytics.prepare import VIEW, Scope, prepared
+from awsrespond.hunt.analytics.prepare import HISTORY, VIEW, Scope, prepared
 from awsrespond.hunt.analytics.registry import AnalyticResult, analytic, detection
 from awsrespond.hunt.detections import Window
 from awsrespond.timeutil import iso
@@ -64,7 +64,7 @@ def history_notes(con: duckdb.DuckDBPyConnection, scope: Scope) -> list[str]:
         return ["no --since: first-seen checks (network, user agent, region) need history before the window; "
                 "skipped"]
     rows = scope.rows(con, f"""
-        WITH {profile_cte(scope)}
+        WITH {profile_cte()}
         SELECT w.principal, count(*) AS events, coalesce(any_value(p.n), 0), coalesce(any_value(p.days), 0)
         FROM {VIEW} w LEFT JOIN prof p ON p.principal = w.principal
         WHERE {scope.win('w.t')} AND w.principal IS NOT NULL AND (p.principal IS NULL OR NOT {known()})
@@ -95,17 +95,16 @@ def new_source_ip(con: duckdb.DuckDBPyConnection, window: Window) -> AnalyticRes
     if not scope.has_history:
         return result
     rows = scope.rows(con, f"""
-        WITH {profile_cte(scope)},
+        WITH {profile_cte()},
         hist AS (
-            SELECT principal, net, min(t) AS first FROM {VIEW}
-            WHERE {scope.hist()} AND principal IS NOT NULL AND net IS NOT NULL AND NOT instance_session
+            SELECT principal, net, min(first) AS first FROM {HISTORY}
+            WHERE principal IS NOT NULL AND net IS NOT NULL AND NOT instance_session
             GROUP BY principal, net),
         novel AS (
             SELECT principal, count(DISTINCT floor(epoch(first) / 86400)) - 1 AS novel_days
             FROM hist GROUP BY principal),
         hua AS (
-            SELECT DISTINCT principal, family FROM {VIEW}
-            WHERE {scope.hist()} AND principal IS NOT NULL AND family IS NOT NULL),
+            SELECT DISTINCT principal, family FROM {HISTORY} WHERE principal IS NOT NULL AND family IS NOT NULL),
         win AS (
             SELECT w.*, (w.family IS NOT NULL AND h.family IS NULL) AS ua_new
             FROM {VIEW} w LEFT JOIN hua h ON h.principal = w.principal AND h.family = w.family
@@ -160,10 +159,9 @@ def new_user_agent(con: duckdb.DuckDBPyConnection, window: Window) -> AnalyticRe
     if not scope.has_history:
         return result
     rows = scope.rows(con, f"""
-        WITH {profile_cte(scope)},
+        WITH {profile_cte()},
         hua AS (
-            SELECT DISTINCT principal, family FROM {VIEW}
-            WHERE {scope.hist()} AND principal IS NOT NULL AND family IS NOT NULL),
+            SELECT DISTINCT principal, family FROM {HISTORY} WHERE principal IS NOT NULL AND family IS NOT NULL),
         usual AS (SELECT principal, list(family) AS families FROM hua GROUP BY principal)
         SELECT w.principal, w.family, list(w.rid), list(DISTINCT w.ua), list(DISTINCT w.net), list(DISTINCT w.akey),
                count(*), count(*) FILTER (WHERE NOT w.is_read), list(DISTINCT w.name) FILTER (WHERE w.is_sensitive),
@@ -204,10 +202,10 @@ def new_region(con: duckdb.DuckDBPyConnection, window: Window) -> AnalyticResult
     if not scope.has_history:
         return result
     rows = scope.rows(con, f"""
-        WITH {profile_cte(scope)}, {account_regions_cte(scope)},
+        WITH {profile_cte()}, {account_regions_cte()},
         hreg AS (
-            SELECT DISTINCT principal, region FROM {VIEW}
-            WHERE {scope.hist()} AND principal IS NOT NULL AND region IS NOT NULL AND NOT is_global)
+            SELECT DISTINCT principal, region FROM {HISTORY}
+            WHERE principal IS NOT NULL AND region IS NOT NULL AND NOT is_global)
         SELECT w.principal, w.region, list(w.rid), count(*), count(*) FILTER (WHERE NOT w.is_read),
                bool_or(a.region IS NOT NULL), list(DISTINCT w.name), min(w.t), max(w.t), list(DISTINCT w.akey)
         FROM {VIEW} w JOIN prof p ON p.principal = w.principal AND {known()}

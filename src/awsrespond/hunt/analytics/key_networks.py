@@ -10,7 +10,7 @@ from typing import Any
 import duckdb
 
 from awsrespond.findings import Severity
-from awsrespond.hunt.analytics.prepare import VIEW, prepared
+from awsrespond.hunt.analytics.prepare import HISTORY, VIEW, prepared
 from awsrespond.hunt.analytics.registry import AnalyticResult, analytic, detection
 from awsrespond.hunt.detections import Window
 from awsrespond.timeutil import iso
@@ -69,10 +69,8 @@ def access_key_two_networks(con: duckdb.DuckDBPyConnection, window: Window) -> A
         switches AS (
             SELECT akey, count(*) AS n, list(rid) || list(prev_rid) AS edges, list(wide) || list(prev_wide) AS wides
             FROM o WHERE prev_wide <> wide AND t - prev_t <= {SWITCH_WITHIN} GROUP BY akey),
-        seen AS (
-            SELECT DISTINCT principal, wide FROM {VIEW}
-            WHERE {scope.hist()} AND principal IS NOT NULL AND wide IS NOT NULL),
-        history AS (SELECT DISTINCT principal FROM {VIEW} WHERE {scope.hist()} AND principal IS NOT NULL)
+        seen AS (SELECT DISTINCT principal, wide FROM {HISTORY} WHERE principal IS NOT NULL AND wide IS NOT NULL),
+        history AS (SELECT DISTINCT principal FROM {HISTORY} WHERE principal IS NOT NULL)
         SELECT k.akey, k.principal, k.wide, s.n, s.edges, s.wides, h.principal IS NOT NULL AS has_history,
                any_value(seen.wide) IS NOT NULL AS known, list(k.rid), list(DISTINCT k.ip), count(*), min(k.t),
                max(k.t), list(DISTINCT k.name), list(DISTINCT k.family)
@@ -121,10 +119,11 @@ def instance_credentials_outside(con: duckdb.DuckDBPyConnection, window: Window)
     NAT) and perhaps private addresses through VPC endpoints. Stolen through SSRF or IMDS, the same
     key shows up from somewhere else. So, per instance-role access key in the window:
 
-    - two or more networks, one of them a public network never seen for the role before ``since``:
-      high when the key shows two public networks (one instance has one egress), or when the role has
-      history and its instances share few egresses (NAT); otherwise low (a new instance with its own
-      public address next to a VPC endpoint); a new private network only: low (a new subnet);
+    - two or more public networks, one of them never seen for the role before ``since``: high (one
+      instance has one egress);
+    - a role with history: one new public network next to private ones (VPC endpoints): high when the
+      role's instances share few egresses (NAT), low when each has its own public address (a new
+      instance brings a new one); a new private network only: low (a new subnet);
     - a single network, public and new for the role, while that instance was seen before ``since``
       from other networks: medium, low for roles whose instances each have their own address (a
       stop/start without an Elastic IP also moves an instance, hence not high).
@@ -137,14 +136,12 @@ def instance_credentials_outside(con: duckdb.DuckDBPyConnection, window: Window)
             SELECT rid, t, akey, principal, session_name, net, internal, ip, name, family FROM {VIEW}
             WHERE {scope.win()} AND instance_session AND akey IS NOT NULL AND net IS NOT NULL),
         role_nets AS (
-            SELECT DISTINCT principal, net FROM {VIEW}
-            WHERE {scope.hist()} AND instance_session AND net IS NOT NULL),
+            SELECT DISTINCT principal, net FROM {HISTORY} WHERE instance_session AND net IS NOT NULL),
         roles AS (
-            SELECT principal, count(DISTINCT net) FILTER (WHERE NOT internal) AS public_nets FROM {VIEW}
-            WHERE {scope.hist()} AND instance_session AND net IS NOT NULL GROUP BY principal),
+            SELECT principal, count(DISTINCT net) FILTER (WHERE NOT internal) AS public_nets FROM {HISTORY}
+            WHERE instance_session AND net IS NOT NULL GROUP BY principal),
         instances AS (
-            SELECT DISTINCT session_name FROM {VIEW}
-            WHERE {scope.hist()} AND instance_session AND net IS NOT NULL)
+            SELECT DISTINCT instance AS session_name FROM {HISTORY} WHERE instance IS NOT NULL AND net IS NOT NULL)
         SELECT i.akey, i.principal, i.session_name, i.net, bool_or(i.internal), any_value(rn.net) IS NOT NULL,
                list(i.rid), list(DISTINCT i.ip), count(*), min(i.t), max(i.t), list(DISTINCT i.name),
                list(DISTINCT i.family), any_value(r.principal) IS NOT NULL, any_value(x.session_name) IS NOT NULL,
@@ -165,9 +162,9 @@ def instance_credentials_outside(con: duckdb.DuckDBPyConnection, window: Window)
         public = [p for p in places if not p.internal]
         new_public = [p for p in public if not p.known]
         new_internal = [p for p in places if p.internal and not p.known]
-        if len(places) >= 2 and new_public:
+        if len(places) >= 2 and new_public and (role_history or len(public) >= 2):
             two_egresses = len(public) >= 2
-            severity = Severity.HIGH if two_egresses or (role_history and not spread) else Severity.LOW
+            severity = Severity.HIGH if two_egresses or not spread else Severity.LOW
             outside = new_public
         elif len(places) >= 2 and new_internal and role_history:
             severity, outside = Severity.LOW, new_internal

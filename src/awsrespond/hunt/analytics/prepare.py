@@ -1,9 +1,15 @@
-"""What every analytic reads: the ``awsr_events`` view over ``events``, and the window as SQL.
+"""What every analytic reads: the ``awsr_events`` view over ``events``, the history aggregate, and the
+window as SQL.
 
 The view adds, per event, the principal its history is kept under, the caller's network, the user
-agent family, and what kind of call it is. Networks and families are worked out in Python once per
-distinct address and agent (thousands, not millions) into two temporary lookup tables; everything
-per event stays in DuckDB. The lookups are rebuilt when the events table has grown.
+agent family, and what kind of call it is. It is evaluated inside each query, so it does only cheap
+string work per event; networks and agent families are looked up by the address and agent string
+in tables built once per distinct value (IPv4 in SQL; IPv6 and agents in Python: thousands of
+distinct values, not millions).
+
+History (events before ``since``) is read once per window into ``awsr_hist``: one row per principal,
+day, network, agent family and region with counts. The first-seen analytics ask it instead of
+rescanning millions of events. The lookups and the aggregate are rebuilt when the events table grows.
 """
 
 from __future__ import annotations
@@ -15,62 +21,68 @@ from typing import Any
 
 import duckdb
 
-from awsrespond.hunt.analytics.activity import BASE_NAME_SQL, read_sql, sensitive_sql
+from awsrespond.hunt.analytics.activity import READ_SQL, SENSITIVE_SQL, calls_lookup_sql
 from awsrespond.hunt.analytics.network import network_of
 from awsrespond.hunt.analytics.useragent import ua_family
 from awsrespond.hunt.detections import Window
 from awsrespond.timeutil import as_utc
 
 VIEW = "awsr_events"
-GLOBAL_SOURCES = (
-    "iam.amazonaws.com", "signin.amazonaws.com", "sts.amazonaws.com", "organizations.amazonaws.com",
-    "route53.amazonaws.com", "route53domains.amazonaws.com", "cloudfront.amazonaws.com",
-    "globalaccelerator.amazonaws.com", "health.amazonaws.com", "support.amazonaws.com", "budgets.amazonaws.com",
-    "ce.amazonaws.com", "account.amazonaws.com", "billingconsole.amazonaws.com", "trustedadvisor.amazonaws.com",
-    "shield.amazonaws.com", "waf.amazonaws.com", "sso.amazonaws.com", "notifications.amazonaws.com",
-)
-"""Services whose events land in one region whatever the caller does: no signal in their region."""
-
+HISTORY = "awsr_hist"
 INSTANCE_ID = r"^i-[0-9a-f]{8}([0-9a-f]{9})?$"
 
-_PRINCIPAL = r"""
-    CASE e.userIdentity.type
-        WHEN 'IAMUser' THEN coalesce(e.userIdentity.arn,
-                                     'arn:aws:iam::' || e.userIdentity.accountId || ':user/' || e.userIdentity.userName)
-        WHEN 'Root' THEN coalesce(e.userIdentity.arn, 'arn:aws:iam::' || e.userIdentity.accountId || ':root')
-        WHEN 'FederatedUser' THEN e.userIdentity.arn
-        WHEN 'AssumedRole' THEN CASE
-            -- Identity Center: one role for many people; the session name is the person.
-            WHEN e.userIdentity.arn LIKE '%:assumed-role/AWSReservedSSO\_%' ESCAPE '\' THEN e.userIdentity.arn
-            ELSE coalesce(e.userIdentity.sessionContext->>'$.sessionIssuer.arn',
-                          regexp_replace(e.userIdentity.arn, '^arn:([^:]+):sts::(\d+):assumed-role/([^/]+)/.*$',
-                                         'arn:\1:iam::\2:role/\3'))
+# The principal a caller's history is kept under, from its ARN alone (computed once per distinct ARN):
+# a user, the root user, a federated user as they are; a role session as its role
+# (``arn:aws:sts::123456789012:assumed-role/Name/session`` -> ``arn:aws:iam::123456789012:role/Name``; the
+# role's path is not in the session ARN), except Identity Center roles, where the session is the person.
+_IDENTITIES = r"""
+    SELECT arn, CASE
+        WHEN resource LIKE 'assumed-role/%' THEN CASE
+            WHEN starts_with(split_part(resource, '/', 2), 'AWSReservedSSO_') THEN arn
+            ELSE 'arn:' || split_part(arn, ':', 2) || ':iam::' || split_part(arn, ':', 5) || ':role/'
+                 || split_part(resource, '/', 2)
         END
-    END"""
+        WHEN resource LIKE 'user/%' OR resource = 'root' OR resource LIKE 'federated-user/%' THEN arn
+    END AS principal,
+    CASE WHEN resource LIKE 'assumed-role/%' THEN split_part(resource, '/', 3) END AS session_name
+    FROM (SELECT arn, split_part(arn, ':', 6) AS resource
+          FROM (SELECT DISTINCT userIdentity.arn AS arn FROM events WHERE userIdentity.arn IS NOT NULL))"""
+# Records without an ARN (a failed console sign-in names only the user) get theirs from the parts.
+_PRINCIPAL_WITHOUT_ARN = """CASE e.userIdentity.type
+        WHEN 'IAMUser' THEN 'arn:aws:iam::' || e.userIdentity.accountId || ':user/' || e.userIdentity.userName
+        WHEN 'Root' THEN 'arn:aws:iam::' || e.userIdentity.accountId || ':root' END"""
+_IPV4 = r"'^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$'"
+# Networks of every distinct IPv4 address, in SQL (``TRY_CAST``: 256 is not an octet; leading zeros go).
+_NETS_V4 = f"""
+    SELECT ip, a || '.' || b || '.' || c || '.0/24' AS net, a || '.' || b || '.0.0/16' AS wide,
+           a = 10 OR (a = 172 AND b BETWEEN 16 AND 31) OR (a = 192 AND b = 168) OR a = 127
+           OR (a = 169 AND b = 254) OR (a = 100 AND b BETWEEN 64 AND 127) AS internal
+    FROM (
+        SELECT ip, TRY_CAST(o.a AS UTINYINT) AS a, TRY_CAST(o.b AS UTINYINT) AS b, TRY_CAST(o.c AS UTINYINT) AS c,
+               TRY_CAST(o.d AS UTINYINT) AS d
+        FROM (SELECT ip, regexp_extract(ip, {_IPV4}, ['a', 'b', 'c', 'd']) AS o
+              FROM (SELECT DISTINCT sourceIPAddress AS ip FROM events WHERE sourceIPAddress IS NOT NULL)))
+    WHERE a IS NOT NULL AND b IS NOT NULL AND c IS NOT NULL AND d IS NOT NULL"""
 
 
 def _view_sql() -> str:
-    global_sources = ", ".join(f"'{s}'" for s in GLOBAL_SOURCES)
     return f"""
     CREATE OR REPLACE TEMP VIEW {VIEW} AS
     SELECT *,
-        ptype = 'AssumedRole' AND (has_role_delivery OR regexp_matches(coalesce(session_name, ''), '{INSTANCE_ID}'))
-            AS instance_session
+        ptype = 'AssumedRole' AND (has_role_delivery OR instance_by_name) AS instance_session
     FROM (
         SELECT
             e.rowid AS rid, e.eventTime AS t, e.eventID AS event_id, e.eventName AS name,
-            {BASE_NAME_SQL} AS base_name, e.eventSource AS src, e.awsRegion AS region,
+            e.eventSource AS src, e.awsRegion AS region,
             e.sourceIPAddress AS ip, e.userAgent AS ua, e.errorCode AS err,
             e.userIdentity.type AS ptype, nullif(e.userIdentity.accessKeyId, '') AS akey,
             coalesce(nullif(e.userIdentity.accountId, ''), e.recipientAccountId) AS acct,
             e.recipientAccountId AS recipient, e.userIdentity.arn AS arn,
-            {_PRINCIPAL} AS principal,
-            CASE WHEN e.userIdentity.type = 'AssumedRole'
-                 THEN regexp_extract(e.userIdentity.arn, 'assumed-role/[^/]+/(.+)$', 1) END AS session_name,
-            e.userIdentity.sessionContext->>'$.ec2RoleDelivery' IS NOT NULL AS has_role_delivery,
+            CASE WHEN e.userIdentity.arn IS NULL THEN {_PRINCIPAL_WITHOUT_ARN} ELSE i.principal END AS principal,
+            i.session_name, coalesce(i.instance_by_name, FALSE) AS instance_by_name,
+            contains(CAST(e.userIdentity.sessionContext AS VARCHAR), '"ec2RoleDelivery"') AS has_role_delivery,
             n.net, n.wide, n.internal, u.family,
-            {read_sql()} AS is_read, {sensitive_sql()} AS is_sensitive,
-            e.eventSource IN ({global_sources}) AS is_global,
+            {READ_SQL} AS is_read, {SENSITIVE_SQL} AS is_sensitive, coalesce(k.is_global, FALSE) AS is_global,
             CASE WHEN e.eventName = 'ConsoleLogin' THEN CASE
                 WHEN e.responseElements->>'ConsoleLogin' = 'Success' AND e.errorCode IS NULL THEN 'success'
                 WHEN e.responseElements->>'ConsoleLogin' = 'Failure' OR e.errorCode IS NOT NULL THEN 'failure'
@@ -80,8 +92,22 @@ def _view_sql() -> str:
         FROM events e
         LEFT JOIN awsr_nets n ON n.ip = e.sourceIPAddress
         LEFT JOIN awsr_agents u ON u.ua = e.userAgent
+        LEFT JOIN awsr_identities i ON i.arn = e.userIdentity.arn
+        LEFT JOIN awsr_calls k ON k.src = e.eventSource AND k.name = e.eventName
         WHERE e.eventTime IS NOT NULL
     )
+    """
+
+
+def _history_sql() -> str:
+    return f"""
+    CREATE OR REPLACE TEMP TABLE {HISTORY} AS
+    SELECT principal, ptype, acct, floor(epoch(t) / 86400)::BIGINT AS day, net, wide, internal, family, region,
+           is_global, instance_session, CASE WHEN instance_session THEN session_name END AS instance,
+           net IS NOT NULL AS addressed, NOT is_read AND err IS NULL AS wrote,
+           count(*) AS n, min(t) AS first
+    FROM {VIEW} WHERE t < $since
+    GROUP BY ALL
     """
 
 
@@ -90,40 +116,56 @@ def _state(con: duckdb.DuckDBPyConnection) -> tuple[int, int]:
     return (int(row[0]), int(row[1])) if row else (0, -1)
 
 
-def _prepared_state(con: duckdb.DuckDBPyConnection) -> tuple[int, int] | None:
-    exists = con.execute(
-        "SELECT count(*) FROM duckdb_tables() WHERE temporary AND table_name = 'awsr_prepared'"
-    ).fetchone()
-    if not exists or not exists[0]:
+def _temp_exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
+    row = con.execute("SELECT count(*) FROM duckdb_tables() WHERE temporary AND table_name = ?", [table]).fetchone()
+    return bool(row and row[0])
+
+
+def _prepared_for(con: duckdb.DuckDBPyConnection) -> tuple[Any, ...] | None:
+    if not _temp_exists(con, "awsr_prepared"):
         return None
-    row = con.execute("SELECT events, last_rowid FROM awsr_prepared").fetchone()
-    return (int(row[0]), int(row[1])) if row else None
+    return con.execute("SELECT events, last_rowid, since FROM awsr_prepared").fetchone()
 
 
-def ensure_prepared(con: duckdb.DuckDBPyConnection) -> None:
-    """Create (or refresh, when events were added) the lookups and the ``awsr_events`` view."""
+def _lookup(con: duckdb.DuckDBPyConnection, table: str, columns: dict[str, tuple[str, list[Any]]]) -> None:
+    selected = ", ".join(f"unnest(${name}::{kind}[]) AS {name}" for name, (kind, _) in columns.items())
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT {selected}",
+                {name: values for name, (_, values) in columns.items()})
+
+
+def ensure_prepared(con: duckdb.DuckDBPyConnection, since: datetime | None) -> None:
+    """Create the lookups and the view (again when events were added) and the history aggregate for
+    ``since`` (again when it changed; empty without ``since``)."""
     state = _state(con)
-    if _prepared_state(con) == state:
-        return
-    addresses = [r[0] for r in con.execute(
-        "SELECT DISTINCT sourceIPAddress FROM events WHERE sourceIPAddress IS NOT NULL").fetchall()]
-    networks = [(a, n) for a in addresses if (n := network_of(a)) is not None]
-    con.execute(
-        "CREATE OR REPLACE TEMP TABLE awsr_nets AS SELECT unnest($ip::VARCHAR[]) AS ip, "
-        "unnest($net::VARCHAR[]) AS net, unnest($wide::VARCHAR[]) AS wide, unnest($internal::BOOLEAN[]) AS internal",
-        {"ip": [a for a, _ in networks], "net": [n.net for _, n in networks],
-         "wide": [n.wide for _, n in networks], "internal": [n.internal for _, n in networks]},
-    )
-    agents = [r[0] for r in con.execute("SELECT DISTINCT userAgent FROM events WHERE userAgent IS NOT NULL").fetchall()]
-    families = [(a, f) for a in agents if (f := ua_family(a)) is not None]
-    con.execute(
-        "CREATE OR REPLACE TEMP TABLE awsr_agents AS SELECT unnest($ua::VARCHAR[]) AS ua, "
-        "unnest($family::VARCHAR[]) AS family",
-        {"ua": [a for a, _ in families], "family": [f for _, f in families]},
-    )
-    con.execute(_view_sql())
-    con.execute("CREATE OR REPLACE TEMP TABLE awsr_prepared AS SELECT $events AS events, $last AS last_rowid",
-                {"events": state[0], "last": state[1]})
+    prepared = _prepared_for(con)
+    fresh = prepared is not None and tuple(prepared[:2]) == state
+    if not fresh:
+        addresses = [r[0] for r in con.execute(
+            "SELECT DISTINCT sourceIPAddress FROM events WHERE contains(sourceIPAddress, ':')").fetchall()]
+        networks = [(a, n) for a in addresses if (n := network_of(a)) is not None]
+        _lookup(con, "awsr_nets6", {"ip": ("VARCHAR", [a for a, _ in networks]),
+                                    "net": ("VARCHAR", [n.net for _, n in networks]),
+                                    "wide": ("VARCHAR", [n.wide for _, n in networks]),
+                                    "internal": ("BOOLEAN", [n.internal for _, n in networks])})
+        con.execute(f"CREATE OR REPLACE TEMP TABLE awsr_nets AS {_NETS_V4} UNION ALL SELECT * FROM awsr_nets6")
+        con.execute(f"""CREATE OR REPLACE TEMP TABLE awsr_identities AS
+                        SELECT *, regexp_matches(coalesce(session_name, ''), '{INSTANCE_ID}') AS instance_by_name
+                        FROM ({_IDENTITIES})""")
+        con.execute(f"CREATE OR REPLACE TEMP TABLE awsr_calls AS {calls_lookup_sql()}")
+        agents = [r[0] for r in con.execute(
+            "SELECT DISTINCT userAgent FROM events WHERE userAgent IS NOT NULL").fetchall()]
+        families = [(a, f) for a in agents if (f := ua_family(a)) is not None]
+        _lookup(con, "awsr_agents", {"ua": ("VARCHAR", [a for a, _ in families]),
+                                     "family": ("VARCHAR", [f for _, f in families])})
+        con.execute(_view_sql())
+    if not fresh or prepared is None or prepared[2] != since:
+        if since is None:
+            con.execute(_history_sql().replace("t < $since", "FALSE"))
+        else:
+            con.execute(_history_sql(), {"since": since})
+    con.execute("CREATE OR REPLACE TEMP TABLE awsr_prepared AS "
+                "SELECT $events AS events, $last AS last_rowid, $since::TIMESTAMPTZ AS since",
+                {"events": state[0], "last": state[1], "since": since})
 
 
 @dataclass(frozen=True)
@@ -164,5 +206,7 @@ class Scope:
 
 
 def prepared(con: duckdb.DuckDBPyConnection, window: Window) -> Scope:
-    ensure_prepared(con)
-    return Scope.of(window)
+    """The window as a :class:`Scope`, with the view and the history aggregate ready for it."""
+    scope = Scope.of(window)
+    ensure_prepared(con, scope.since)
+    return scope

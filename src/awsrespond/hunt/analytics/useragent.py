@@ -10,28 +10,27 @@ from __future__ import annotations
 
 import re
 
-# Most specific first: Terraform's agent also names the Go SDK, the AWS CLI v1 names botocore.
-_KNOWN: tuple[tuple[re.Pattern[str], str], ...] = tuple(
-    (re.compile(pattern, re.IGNORECASE), family)
-    for pattern, family in (
-        (r"terraform", "terraform"),
-        (r"pulumi", "pulumi"),
-        (r"aws-cdk|awscdk", "aws-cdk"),
-        (r"aws-cli/", "aws-cli"),
-        (r"aws-powershell|awspowershell", "aws-powershell"),
-        (r"boto3/", "boto3"),
-        (r"botocore/", "botocore"),
-        (r"aws-sdk-go-v2", "aws-sdk-go-v2"),
-        (r"aws-sdk-go/", "aws-sdk-go"),
-        (r"aws-sdk-java", "aws-sdk-java"),
-        (r"aws-sdk-js|aws-sdk-nodejs", "aws-sdk-js"),
-        (r"aws-sdk-dotnet|aws-sdk-net", "aws-sdk-dotnet"),
-        (r"aws-sdk-ruby", "aws-sdk-ruby"),
-        (r"aws-sdk-php", "aws-sdk-php"),
-        (r"aws-sdk-rust", "aws-sdk-rust"),
-        (r"aws-sdk-cpp", "aws-sdk-cpp"),
-    )
-)
+# The leftmost known product names the client: Terraform's agent names the Go SDK after it, the AWS
+# CLI v1 names botocore after it, boto3 names botocore after it.
+_KNOWN_FAMILIES = {
+    "terraform": r"terraform",
+    "pulumi": r"pulumi",
+    "aws_cdk": r"aws-cdk|awscdk",
+    "aws_cli": r"aws-cli/",
+    "aws_powershell": r"aws-powershell|awspowershell",
+    "boto3": r"boto3/",
+    "botocore": r"botocore/",
+    "aws_sdk_go_v2": r"aws-sdk-go-v2",
+    "aws_sdk_go": r"aws-sdk-go/",
+    "aws_sdk_java": r"aws-sdk-java",
+    "aws_sdk_js": r"aws-sdk-js|aws-sdk-nodejs",
+    "aws_sdk_dotnet": r"aws-sdk-dotnet|aws-sdk-net",
+    "aws_sdk_ruby": r"aws-sdk-ruby",
+    "aws_sdk_php": r"aws-sdk-php",
+    "aws_sdk_rust": r"aws-sdk-rust",
+    "aws_sdk_cpp": r"aws-sdk-cpp",
+}
+_KNOWN = re.compile("|".join(f"(?P<{name}>{pattern})" for name, pattern in _KNOWN_FAMILIES.items()), re.IGNORECASE)
 _SERVICE = re.compile(r"[a-z0-9.-]+\.amazonaws\.com", re.IGNORECASE)
 _CONSOLE = re.compile(r"s3console|aws-internal/|^console\.|signin\.aws", re.IGNORECASE)
 _EXEC_ENV = re.compile(r"exec-env/(?:AWS_)?([A-Za-z]+)", re.IGNORECASE)
@@ -50,7 +49,8 @@ def ua_family(user_agent: str | None) -> str | None:
         return None
     if text.lower().startswith("mozilla/"):
         return "browser"
-    family = next((name for pattern, name in _KNOWN if pattern.search(text)), None)
+    known = _KNOWN.search(text)
+    family = known.lastgroup.replace("_", "-") if known and known.lastgroup else None
     if family is None:
         product = _PRODUCT.search(text.lstrip("[("))
         if product is None:
