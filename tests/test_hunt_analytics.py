@@ -59,6 +59,28 @@ def test_networks_group_by_24_and_48_and_ignore_service_names() -> None:
 
 
 @pytest.mark.parametrize("seed", SEEDS)
+def test_the_view_cuts_networks_as_network_of_does(seed: int) -> None:
+    rng = random.Random(seed)
+    addresses = [f"{rng.randint(0, 300)}.{rng.randint(0, 255)}.{rng.randint(0, 255)}.{rng.randint(0, 255)}"
+                 for _ in range(200)]
+    addresses += [f"0{rng.randint(1, 9)}.{rng.randint(0, 99):03d}.{rng.randint(0, 255)}.{rng.randint(0, 255)}",
+                  f"10.{rng.randint(0, 255)}.1.2", f"172.{rng.randint(16, 31)}.3.4", f"172.{rng.randint(32, 99)}.3.4",
+                  f"100.{rng.randint(64, 127)}.0.1", f"2001:db8:{rng.randint(0, 65535):x}::{rng.randint(1, 99)}",
+                  f"fd00:{rng.randint(0, 65535):x}::1", f"::ffff:192.168.{rng.randint(0, 255)}.9",
+                  "ec2.amazonaws.com", "AWS Internal", "1.2.3", "1.2.3.4.5"]
+    who = iam_user(rng, account_id(rng))
+    when = start_time(rng)
+    records = [call(who, "ListBuckets", when, address, "aws-cli/2.0", "us-east-1") for address in addresses]
+    loaded = analyse(records, since=None, only=[])
+    rows = loaded.store.db.execute("SELECT ip, net, wide, internal FROM awsr_events").fetchall()
+    assert len(rows) == len(addresses)
+    for ip, net, wide, internal in rows:
+        expected = network_of(ip)
+        assert (net, wide, internal) == ((expected.net, expected.wide, expected.internal) if expected
+                                         else (None, None, None)), ip
+
+
+@pytest.mark.parametrize("seed", SEEDS)
 def test_user_agent_families_ignore_versions(seed: int) -> None:
     rng = random.Random(seed)
     for family in ("aws-cli", "boto3", "terraform", "go", "java", "js", "browser"):
@@ -851,3 +873,53 @@ def test_stolen_instance_credentials_inside_routine_are_caught(seed: int) -> Non
     [found] = loaded.by_rule("aws-instance-credentials-outside")
     assert found.severity == Severity.HIGH
     assert loaded.event_ids(found.rowids) == {r["eventID"] for r in abuse}
+
+
+# -- routine without history -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_bursts_by_infrastructure_as_code_or_repeated_daily_without_history_are_low(seed: int) -> None:
+    dev = Developer.make(seed)
+    rng = dev.rng
+    plan = rng.sample(RECON_NAMES, 40)
+    runner = role_session(rng, dev.account, f"tf-{rng.randint(1, 99)}", "terraform")
+    start = dev.since + timedelta(hours=rng.uniform(1, 5))
+    terraform = [call(runner, name, start + timedelta(seconds=2 * i), ip_in(public_net(rng), rng),
+                      user_agent(rng, "terraform"), dev.region) for i, name in enumerate(plan)]
+    [found] = analyse([*dev.records, *terraform], since=dev.since, only=["aws-enumeration-burst"]).result.detections
+    assert found.severity == Severity.LOW and "infrastructure-as-code" in found.details["routine"]
+
+    job = iam_user(rng, dev.account)
+    daily = [r for day in range(4) for r in _reads(dev, job, plan, start + timedelta(days=day), timedelta(minutes=2),
+                                                   ip_in(dev.home, rng))]
+    [found] = analyse(daily, since=None, only=["aws-enumeration-burst"]).result.detections
+    assert found.severity == Severity.LOW and "4 days" in found.details["routine"]
+    once = analyse(daily[:40], since=None, only=["aws-enumeration-burst"])
+    assert [d.severity for d in once.result.detections] == [Severity.HIGH]
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_cross_account_without_history_is_routine_when_daily(seed: int) -> None:
+    dev = Developer.make(seed)
+    rng = dev.rng
+    partner = account_id(rng)
+    daily = [_assume(dev, dev.who, partner, dev.since + timedelta(days=d, hours=rng.uniform(8, 18))) for d in range(3)]
+    [found] = analyse(daily, since=None, only=["aws-assume-role-other-account"]).result.detections
+    assert found.severity == Severity.LOW and found.details["accounts"][0]["days_in_window"] == 3
+    [found] = analyse(daily[:2], since=None, only=["aws-assume-role-other-account"]).result.detections
+    assert found.severity == Severity.MEDIUM
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_instance_role_without_history_needs_two_public_networks(seed: int) -> None:
+    fleet = Fleet.make(seed)
+    rng = fleet.rng
+    instance = fleet.session(instance_id(rng))
+    start = fleet.since + timedelta(hours=2)
+    own = fleet.calls(instance, public_net(rng), start, 4) + fleet.calls(instance, private_net(rng), start, 4)
+    assert not analyse(own, since=None, only=["aws-instance-credentials-outside"]).result.detections
+    stolen = fleet.calls(instance, public_net(rng), start + timedelta(minutes=30), 2)
+    loaded = analyse([*own, *stolen], since=None, only=["aws-instance-credentials-outside"])
+    [found] = loaded.result.detections
+    assert found.severity == Severity.HIGH and len(found.details["outside_networks"]) == 2

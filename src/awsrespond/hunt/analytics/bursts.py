@@ -62,6 +62,8 @@ class Burst:
     names: list[str]
     events: int
     families: list[str]
+    days: list[int]
+    """The days (since the epoch) on which the credential peaked."""
 
 
 def _bursts(con: duckdb.DuckDBPyConnection, scope: Scope, where: str, peak_condition: str) -> list[Burst]:
@@ -85,7 +87,8 @@ def _bursts(con: duckdb.DuckDBPyConnection, scope: Scope, where: str, peak_condi
         SELECT cred, any_value(principal), list(rid), max(calls) FILTER (WHERE peak_t IS NOT NULL),
                max(names) FILTER (WHERE peak_t IS NOT NULL), max(services) FILTER (WHERE peak_t IS NOT NULL),
                min(t), max(t), list(DISTINCT name), max(events) FILTER (WHERE peak_t IS NOT NULL),
-               list(DISTINCT family) FILTER (WHERE family IS NOT NULL)
+               list(DISTINCT family) FILTER (WHERE family IS NOT NULL),
+               list(DISTINCT floor(epoch(peak_t) / 86400)::BIGINT) FILTER (WHERE peak_t IS NOT NULL)
         FROM covered WHERE peak_after IS NOT NULL
         GROUP BY cred ORDER BY min(t)""")
     return [Burst(*row) for row in rows]
@@ -109,10 +112,10 @@ def _history_peaks(con: duckdb.DuckDBPyConnection, scope: Scope, where: str, met
 
 def _burst_days(bursts: list[Burst]) -> dict[str, int]:
     """On how many distinct days of the window each principal burst."""
-    days: dict[str, set[object]] = {}
+    days: dict[str, set[int]] = {}
     for burst in bursts:
         if burst.principal:
-            days.setdefault(burst.principal, set()).add(burst.first.date())
+            days.setdefault(burst.principal, set()).update(burst.days)
     return {principal: len(dates) for principal, dates in days.items()}
 
 
