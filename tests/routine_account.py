@@ -7,6 +7,7 @@ with :func:`awsrespond.emulator.cloudtrail.cloudtrail_record`, with event ids fr
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import random
 import string
@@ -152,6 +153,8 @@ class Account:
     vpc_id: str
     vpce_ids: dict[str, str]
     subnets: list[str]
+    subnet_cidrs: list[ipaddress.IPv4Network]
+    """The private subnets (a /20, /22 or /24 each) workloads get their addresses from."""
     app_security_group: str
     secrets: dict[str, str]
     """secret name -> ARN (with the 6-character suffix Secrets Manager adds)."""
@@ -194,6 +197,10 @@ class Account:
                 self.used_prefixes.add(prefix)
                 return Network(prefix)
 
+    def private_ip(self) -> str:
+        subnet = self.rng.choice(self.subnet_cidrs)
+        return str(subnet[self.rng.randint(4, subnet.num_addresses - 2)])
+
     def aws_ip(self) -> str:
         """A public address of AWS's (Lambda outside a VPC, a vendor's crawler): new nearly every call."""
         prefix = f"{self.rng.choice(_AWS_FIRST_OCTETS)}.{self.rng.randint(1, 254)}"
@@ -206,6 +213,14 @@ class Account:
 
 def _account_id(rng: random.Random) -> str:
     return str(rng.randint(1, 9)) + "".join(rng.choices(string.digits, k=11))
+
+
+def _subnets(rng: random.Random) -> list[ipaddress.IPv4Network]:
+    vpc = ipaddress.ip_network(rng.choice((f"10.{rng.randint(0, 250)}.0.0/16", f"172.{rng.randint(16, 31)}.0.0/16")))
+    assert isinstance(vpc, ipaddress.IPv4Network)
+    blocks = list(vpc.subnets(new_prefix=rng.choice((20, 22, 24))))
+    start = rng.randint(0, 3)
+    return blocks[start:start + 3]
 
 
 def draw_account(seed: int) -> Account:
@@ -237,6 +252,7 @@ def draw_account(seed: int) -> Account:
         vpc_id=ids.resource("vpc"),
         vpce_ids={},
         subnets=[ids.resource("subnet") for _ in range(3)],
+        subnet_cidrs=_subnets(rng),
         app_security_group=ids.resource("sg"),
         secrets={},
         parameters=[],

@@ -34,11 +34,6 @@ from tests.routine_shapes import (
 APP_TYPES = ("m5.large", "m6i.large", "c6i.large", "c5.xlarge", "t3.medium", "m7g.large", "r6i.large")
 
 
-def _private_ip(account: Account) -> str:
-    rng = account.rng
-    return f"10.{rng.randint(0, 3)}.{rng.randint(0, 255)}.{rng.randint(4, 250)}"
-
-
 def business_time(account: Account, day: datetime) -> datetime:
     """A moment of ``day``, twice as likely in office hours as at night."""
     rng = account.rng
@@ -91,7 +86,7 @@ class App:
     def _workload(self, start: datetime, end: datetime | None = None) -> Workload:
         ids = self.account.ids
         session = ids.hex(32) if self.ecs else ids.resource("i")
-        return Workload(session, start, end or datetime.max.replace(tzinfo=start.tzinfo), _private_ip(self.account))
+        return Workload(session, start, end or datetime.max.replace(tzinfo=start.tzinfo), self.account.private_ip())
 
     # -- fleet changes --
 

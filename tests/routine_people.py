@@ -276,16 +276,17 @@ class Terraform:
             "groupId": group, "ipPermissions": {"items": [{"ipProtocol": "-1", "ipRanges": {"items": [
                 {"cidrIp": "0.0.0.0/0"}]}}]}})
         port = rng.choice((443, 5432, 6379, 8080, 3306))
+        vpc = str(account.subnet_cidrs[0].supernet(new_prefix=16))
         for direction in ("AuthorizeSecurityGroupIngress", "AuthorizeSecurityGroupEgress"):
             t = self._call(trail, t, identity, ip, "ec2", direction, {
                 "groupId": group, "ipPermissions": {"items": [{
                     "ipProtocol": "tcp", "fromPort": port, "toPort": port, "groups": {},
-                    "ipRanges": {"items": [{"cidrIp": "10.0.0.0/16", "description": "vpc"}]},
+                    "ipRanges": {"items": [{"cidrIp": vpc, "description": "vpc"}]},
                     "ipv6Ranges": {}, "prefixListIds": {}}]}},
                 {"requestId": account.ids.uuid(), "_return": True, "securityGroupRuleSet": {"items": [
                     {"groupOwnerId": account.account_id, "groupId": group,
                      "securityGroupRuleId": account.ids.resource("sgr"), "isEgress": direction.endswith("Egress"),
-                     "ipProtocol": "tcp", "fromPort": port, "toPort": port, "cidrIpv4": "10.0.0.0/16"}]}})
+                     "ipProtocol": "tcp", "fromPort": port, "toPort": port, "cidrIpv4": vpc}]}})
         return t
 
     def _function(self, trail: Trail, t: datetime, identity: dict[str, Any], ip: str) -> datetime:

@@ -213,7 +213,7 @@ def run_instances(
                         "imageId": image_id,
                         "instanceType": instance_type,
                         "instanceState": {"code": 0, "name": "pending"},
-                        "privateIpAddress": f"10.{rng.randint(0, 3)}.{rng.randint(0, 255)}.{rng.randint(4, 250)}",
+                        "privateIpAddress": trail.account.private_ip(),
                         "subnetId": subnet,
                         "vpcId": trail.account.vpc_id,
                         "placement": {"availabilityZone": zone, "tenancy": "default"},
