@@ -241,7 +241,7 @@ class Loader:
 
     def __init__(self, store: EventStore, *, workers: int | None = None, batch_files: int = BATCH_FILES,
                  job_files: int = JOB_FILES, small_load: int = SMALL_LOAD, scratch_root: str | None = None,
-                 on_batch: Callable[[LoadReport], None] | None = None) -> None:
+                 max_inflated: int = MAX_INFLATED, on_batch: Callable[[LoadReport], None] | None = None) -> None:
         self.store = store
         self.db = store.db
         self.workers = (os.cpu_count() or 1) if workers is None else workers
@@ -249,6 +249,7 @@ class Loader:
         self.job_files = job_files
         self.small_load = small_load
         self.scratch_root = scratch_root or _scratch_root()
+        self.max_inflated = max_inflated
         self.on_batch = on_batch
         self.report = LoadReport()
         self._scratch = ""
@@ -284,7 +285,7 @@ class Loader:
         return f"m{self._names:08d}"
 
     def stage(self, job: list[tuple[int, Source]], careful: bool = False) -> Chunk:
-        return stage_chunk(job, self._scratch, self._name(), careful)
+        return stage_chunk(job, self._scratch, self._name(), careful, self.max_inflated)
 
     def _write_parsed(self, trail_files: Iterable[TrailFile]) -> Iterator[Chunk]:
         chunk = Chunk()
@@ -319,7 +320,8 @@ class Loader:
         with ProcessPoolExecutor(max_workers=self.workers, mp_context=context) as pool:
             while True:
                 for job in itertools.islice(jobs, in_flight - len(pending)):
-                    pending.append(pool.submit(stage_chunk, job, self._scratch, self._name()))
+                    pending.append(pool.submit(stage_chunk, job, self._scratch, self._name(), False,
+                                               self.max_inflated))
                 if not pending:
                     return
                 yield pending.popleft().result()
