@@ -12,6 +12,7 @@ import pytest
 from awsrespond.emulator import cloudtrail_record
 from awsrespond.emulator.cloudtrail import iam_user_identity
 from awsrespond.trail import find_trail_files, read_trail_file
+from awsrespond.trail.files import MAX_PROBLEMS_PER_FILE
 
 
 def record(name: str, when: datetime) -> dict[str, object]:
@@ -97,3 +98,71 @@ def test_unreadable_files_are_named(tmp_path: Path, content: bytes, message: str
 def test_missing_path_is_a_problem(tmp_path: Path) -> None:
     files, problems = find_trail_files([tmp_path / "nope"])
     assert not files and problems[0].message == "no such file or directory"
+
+
+def test_truncated_gzip_names_how_far_it_got(tmp_path: Path) -> None:
+    when = datetime(2026, 11, 20, 9, 30, tzinfo=UTC)
+    whole = gzip.compress(json.dumps({"Records": [record(f"Op{n}", when) for n in range(300)]}).encode())
+    path = tmp_path / "cut.json.gz"
+    path.write_bytes(whole[: len(whole) // 2])
+    trail = read_trail_file(path)
+    [problem] = trail.problems
+    assert not trail.records and "truncated" in problem.message and f"{len(whole) // 2:,} bytes" in problem.message
+
+
+def test_gzip_members_are_all_read_and_trailing_garbage_is_named(tmp_path: Path) -> None:
+    when = datetime(2026, 11, 20, 9, 30, tzinfo=UTC)
+    text = json.dumps([record("A", when), record("B", when)]).encode()
+    path = tmp_path / "two.json.gz"
+    path.write_bytes(gzip.compress(text[:40]) + gzip.compress(text[40:]))
+    assert [r["eventName"] for r in read_trail_file(path).records] == ["A", "B"]
+    path.write_bytes(gzip.compress(text) + b"PK\x03\x04 not gzip")
+    [problem] = read_trail_file(path).problems
+    assert "not gzip data after byte" in problem.message
+
+
+def test_one_damaged_document_is_one_problem_with_its_offset(tmp_path: Path) -> None:
+    when = datetime(2026, 11, 20, 9, 30, tzinfo=UTC)
+    pretty = json.dumps({"Records": [record("A", when), record("B", when)]}, indent=2)
+    path = tmp_path / "pretty.json"
+    path.write_text(pretty[:-200])
+    trail = read_trail_file(path)
+    [problem] = trail.problems
+    assert problem.record is None and problem.message.startswith("not JSON") and "at character" in problem.message
+
+
+def test_many_bad_lines_are_named_up_to_a_limit_then_counted(tmp_path: Path) -> None:
+    when = datetime(2026, 11, 20, 9, 30, tzinfo=UTC)
+    lines = [json.dumps(record("Good", when))] + ["{broken"] * (MAX_PROBLEMS_PER_FILE + 25)
+    path = tmp_path / "noisy.jsonl"
+    path.write_text("\n".join(lines) + "\n")
+    trail = read_trail_file(path)
+    assert len(trail.records) == 1 and trail.skipped == MAX_PROBLEMS_PER_FILE + 25
+    assert sum(p.record is not None for p in trail.problems) == MAX_PROBLEMS_PER_FILE
+    assert trail.problems[-1].message == "25 more record problem(s) not listed"
+
+
+def test_json_that_is_not_cloudtrail_is_named(tmp_path: Path) -> None:
+    path = tmp_path / "inventory.json"
+    path.write_text(json.dumps([{"InstanceId": "i-1", "State": "running"}, {"InstanceId": "i-2"}]))
+    trail = read_trail_file(path)
+    assert not trail.records and trail.skipped == 2
+    assert trail.problems[-1].message == "no CloudTrail records in it"
+    assert "not a CloudTrail record" in trail.problems[0].message
+
+
+def test_a_byte_order_mark_is_allowed(tmp_path: Path) -> None:
+    when = datetime(2026, 11, 20, 9, 30, tzinfo=UTC)
+    path = tmp_path / "bom.json"
+    path.write_bytes(b"\xef\xbb\xbf" + json.dumps({"Records": [record("ListUsers", when)]}).encode())
+    trail = read_trail_file(path)
+    assert [r["eventName"] for r in trail.records] == ["ListUsers"] and not trail.problems
+
+
+def test_numbers_and_escapes_orjson_refuses_are_still_read(tmp_path: Path) -> None:
+    path = tmp_path / "odd.json"
+    path.write_text('[{"eventName": "X", "requestParameters": {"n": NaN, "big": 123456789012345678901234567890,'
+                    ' "s": "\\ud800"}}]')
+    trail = read_trail_file(path)
+    [only] = trail.records
+    assert only["requestParameters"]["big"] == 123456789012345678901234567890 and not trail.problems
