@@ -270,3 +270,14 @@ def test_a_100_mb_file_loads_in_seconds(tmp_path: Path) -> None:
     report = store.load_paths([path])
     assert report.records == count == store.count() and report.fast_files == 1 and not report.problems
     assert time.monotonic() - started < 20
+
+
+def test_a_key_outside_the_documented_ones_is_kept_in_extra(tmp_path: Path) -> None:
+    root = tmp_path / "AWSLogs"
+    delivery_file(root / "plain.json.gz", [event(1), event(2)])
+    delivery_file(root / "novel.json.gz", [event(3), event(4, futureField={"level": 3}, annotation="x")])
+    store = EventStore()
+    report = store.load_paths([root])
+    assert report.fast_files == 1 and report.records == 4 and not report.problems
+    extra = store.db.execute("SELECT extra FROM events WHERE eventID = 'ev-00004'").fetchone()
+    assert extra is not None and json.loads(extra[0])["futureField"] == {"level": 3}

@@ -60,8 +60,8 @@ if TYPE_CHECKING:
 _HEAD = b'{"Records":['
 _FIRST = b'{"eventVersion":'
 _SEPARATOR = b'},{"eventVersion":'
-# Top-level keys AWS documents for CloudTrail records beyond the table's columns; the fast path
-# keeps them in ``extra`` (see the module notes on keys outside this list).
+# Top-level keys AWS documents for CloudTrail records beyond the table's columns: the fast path
+# reads them into ``extra``; a record with any other key sends its file the careful way.
 DOCUMENTED_EXTRA = ("tlsDetails", "sessionCredentialFromConsole", "vpcEndpointId", "vpcEndpointAccountId",
                     "apiVersion", "addendum", "edgeDeviceDetails", "insightDetails", "eventContext")
 _CANONICAL_TIME = r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z"
@@ -233,6 +233,7 @@ def _fast_select() -> tuple[str, str]:
 
 _FAST_SPEC, _FAST_SELECT = _fast_select()
 _CAREFUL_SPEC = _spec(COLUMNS)
+_ALLOWED_KEYS = [TAG, *SCALARS, "userIdentity", *BLOBS, *DOCUMENTED_EXTRA]
 _TARGET = ", ".join(f'"{name}"' for name in COLUMNS)
 
 
@@ -378,17 +379,22 @@ class Loader:
         files = {c.fast_file or "": c for c in chunks}
         left_out: set[int] = set()
         redo: list[tuple[int, Source]] = []
+        checked: set[str] = set()
         while files:
+            for number in self._unknown_keys([f for f in files if f not in checked]) - left_out:
+                left_out.add(number)
+                redo.append((number, sources[number]))
+            checked.update(files)
             try:
                 self.report.records += self._fast_statement(list(files), sources, left_out)
                 self.report.fast_files += sum(n not in left_out for c in files.values() for n in c.fast)
                 break
             except duckdb.Error as exc:
                 message = str(exc)
-                number = _SOURCE_IN_ERROR.search(message)
-                if number is not None and int(number.group(1)) in sources:
-                    left_out.add(int(number.group(1)))
-                    redo.append((int(number.group(1)), sources[int(number.group(1))]))
+                refused = _SOURCE_IN_ERROR.search(message)
+                if refused is not None and int(refused.group(1)) in sources:
+                    left_out.add(int(refused.group(1)))
+                    redo.append((int(refused.group(1)), sources[int(refused.group(1))]))
                     continue
                 named = [f for f in _FILE_IN_ERROR.findall(message) if f in files]
                 chunk = files.pop(named[0] if named else next(iter(files)))  # unknown cause: each file alone
@@ -403,6 +409,22 @@ class Loader:
                         if path:
                             _unlink(path)
         return redo
+
+    def _unknown_keys(self, files: list[str]) -> set[int]:
+        """Sources with a record whose top-level keys are not all known: the SQL would drop such a key,
+        the careful path keeps it in ``extra``. (A file DuckDB cannot read is found by the insert.)"""
+        if not files:
+            return set()
+        try:
+            rows = self.db.execute(
+                f"""SELECT DISTINCT json_extract(json, '$.{TAG}')::UBIGINT
+                    FROM read_json_objects(?, format='newline_delimited')
+                    WHERE NOT list_has_all(?::VARCHAR[], json_keys(json))""",
+                [files, _ALLOWED_KEYS],
+            ).fetchall()
+        except duckdb.Error:
+            return set()
+        return {int(n) for (n,) in rows if n is not None}
 
     def _fast_statement(self, files: list[str], sources: dict[int, Source], left_out: set[int]) -> int:
         numbers = [n for n in sources if n not in left_out]
