@@ -64,7 +64,12 @@ class InjectedAttack:
 def attack_plan(seed: int, count: int = 4) -> tuple[str, list[str]]:
     """The credential and the steps for ``seed``: consecutive seeds cover every step."""
     steps = [STEPS[(seed * count + i) % len(STEPS)] for i in range(count)]
-    return CREDENTIALS[seed % len(CREDENTIALS)], steps
+    credential = CREDENTIALS[(seed + 1) % len(CREDENTIALS)]
+    if credential == "instance-credentials" and "federation-token" in steps:
+        # A role cannot call GetFederationToken: the first step not planned yet takes its place.
+        spare = next(n for n in STEPS if n not in steps)
+        steps = [spare if n == "federation-token" else n for n in steps]
+    return credential, steps
 
 
 class _Attacker:
@@ -312,8 +317,6 @@ def inject_attack(dataset: RoutineDataset, directory: Path, *, seed: int, steps:
     start = dataset.since + timedelta(days=rng.uniform(0.5, 5.5))
     trail = Trail(account)
     description, identity, user_name = _identity(dataset, kind, rng, trail, start)
-    if user_name is None:
-        names = [n if n != "federation-token" else "console-backdoor" for n in names]
     handed_out = len(trail.records)
     ip = account.network(_VPS_FIRST_OCTETS).address(rng)
     agent = rng.choice((boto3(rng), aws_cli(rng, platform="os/linux#6.8.0-1012-aws md/arch#x86_64"), go(rng)))
