@@ -15,12 +15,13 @@ from typing import Any
 import duckdb
 
 from awsrespond.findings import Severity
-from awsrespond.hunt.analytics.prepare import VIEW, Scope, prepared
+from awsrespond.hunt.analytics.prepare import VIEW, WINDOW, Scope, prepared
 from awsrespond.hunt.analytics.registry import AnalyticResult, analytic, detection
 from awsrespond.hunt.detections import Window
 from awsrespond.timeutil import iso
 
 SPAN = "INTERVAL 5 MINUTE"
+BUCKET_SECONDS = 300
 ENUMERATION_CALLS = 25
 """Distinct read calls (service and name) by one credential within 5 minutes."""
 ENUMERATION_SERVICES = 3
@@ -71,12 +72,27 @@ def _bursts(con: duckdb.DuckDBPyConnection, scope: Scope, where: str, peak_condi
     ``services``, ``events`` in the 5 minutes up to a call); each with every call of its bursts."""
     rows = scope.rows(con, f"""
         WITH r AS (
-            SELECT rid, t, {_CRED} AS cred, principal, name, src, src || ':' || name AS call, family FROM {VIEW}
-            WHERE {scope.win()} AND {_CRED} IS NOT NULL AND {where}),
+            SELECT rid, t, {_CRED} AS cred, principal, name, src, src || ':' || name AS call, family,
+                   floor(epoch(t) / {BUCKET_SECONDS})::BIGINT AS bucket
+            FROM {WINDOW} WHERE {_CRED} IS NOT NULL AND {where}),
+        -- Any 5 minutes lie within two consecutive 5-minute buckets, and a count in the union is at
+        -- most the sum of the two: only bucket pairs whose sums reach the condition can hold a burst.
+        buckets AS (
+            SELECT cred, bucket, count(DISTINCT call) AS calls, count(DISTINCT name) AS names,
+                   count(DISTINCT src) AS services, count(*) AS events
+            FROM r GROUP BY cred, bucket),
+        pairs AS (
+            SELECT a.cred, a.bucket, a.calls + coalesce(b.calls, 0) AS calls, a.names + coalesce(b.names, 0) AS names,
+                   a.services + coalesce(b.services, 0) AS services, a.events + coalesce(b.events, 0) AS events
+            FROM buckets a LEFT JOIN buckets b ON b.cred = a.cred AND b.bucket = a.bucket + 1),
+        candidates AS (
+            SELECT cred, bucket FROM pairs WHERE {peak_condition}
+            UNION SELECT cred, bucket + 1 FROM pairs WHERE {peak_condition}),
+        near AS (SELECT r.* FROM r JOIN candidates c ON c.cred = r.cred AND c.bucket = r.bucket),
         s AS (
             SELECT *, count(DISTINCT call) OVER w AS calls, count(DISTINCT name) OVER w AS names,
                    count(DISTINCT src) OVER w AS services, count(*) OVER w AS events
-            FROM r WINDOW w AS (PARTITION BY cred ORDER BY t RANGE BETWEEN {SPAN} PRECEDING AND CURRENT ROW)),
+            FROM near WINDOW w AS (PARTITION BY cred ORDER BY t RANGE BETWEEN {SPAN} PRECEDING AND CURRENT ROW)),
         marked AS (
             SELECT *, CASE WHEN {peak_condition} THEN t END AS peak_t FROM s),
         covered AS (
@@ -126,10 +142,21 @@ def _routine(burst: Burst, usual: dict[str, int], size: int, days: dict[str, int
     if usual.get(principal, 0) >= ROUTINE_SHARE * size:
         return "no bigger than its bursts before since"
     if principal not in usual and days.get(principal, 0) >= ROUTINE_DAYS:
-        return f"the principal, without history, bursts on {days[principal]} days of the window"
+        return f"repeated on {ROUTINE_DAYS} days or more of the window by a principal without history"
     if burst.families and set(burst.families) <= INFRASTRUCTURE_AS_CODE:
         return "an infrastructure-as-code client reading what it manages"
     return None
+
+
+def _quiet_note(kind: str, quiet: dict[str, list[Burst]]) -> list[str]:
+    """One note for the bursts judged routine and not reported, by reason."""
+    if not quiet:
+        return []
+    bursts = [b for group in quiet.values() for b in group]
+    principals = sorted({b.principal or b.credential for b in bursts})
+    reasons = "; ".join(f"{reason}: {len(group)}" for reason, group in sorted(quiet.items()))
+    shown = ", ".join(principals[:5]) + (f" and {len(principals) - 5} more" if len(principals) > 5 else "")
+    return [f"{len(bursts)} {kind} judged routine and not reported ({reasons}), by {shown}"]
 
 
 def _details(burst: Burst, usual: int, **extra: Any) -> dict[str, Any]:
@@ -149,9 +176,10 @@ def _details(burst: Burst, usual: int, **extra: Any) -> dict[str, Any]:
 )
 def enumeration_burst(con: duckdb.DuckDBPyConnection, window: Window) -> AnalyticResult:
     """At least 25 distinct read calls (List/Describe/Get...) by one credential within 5 minutes across
-    at least 3 services: medium; 6 services or more: high. Low when routine: within fewer services (a
-    console page), no bigger than what the principal did before ``since``, repeated on 3 days of the
-    window (a schedule), or made by an infrastructure-as-code client (a plan)."""
+    at least 3 services: medium; 6 services or more: high. Routine bursts are counted in a note, not
+    reported: within fewer services (a console page), no bigger than what the principal did before
+    ``since``, repeated on 3 days of the window by a principal without history (a schedule), or made
+    by an infrastructure-as-code client (a plan)."""
     scope = prepared(con, window)
     result = AnalyticResult()
     where = "is_read AND src <> 'signin.amazonaws.com'"
@@ -159,21 +187,23 @@ def enumeration_burst(con: duckdb.DuckDBPyConnection, window: Window) -> Analyti
     usual = _history_peaks(con, scope, where, "count(DISTINCT call)",
                            sorted({b.principal for b in bursts if b.principal}))
     days = _burst_days(bursts)
+    quiet: dict[str, list[Burst]] = {}
     for burst in bursts:
         before = usual.get(burst.principal or "", 0)
         routine = _routine(burst, usual, burst.distinct_calls, days)
-        if routine or burst.services < ENUMERATION_SERVICES:
-            severity = Severity.LOW
-        elif burst.services >= WIDE_RECON_SERVICES:
-            severity = Severity.HIGH
-        else:
-            severity = Severity.MEDIUM
+        if routine is None and burst.services < ENUMERATION_SERVICES:
+            routine = f"within fewer than {ENUMERATION_SERVICES} services (a console page, one tool)"
+        if routine:
+            quiet.setdefault(routine, []).append(burst)
+            continue
+        severity = Severity.HIGH if burst.services >= WIDE_RECON_SERVICES else Severity.MEDIUM
         result.detections.append(detection(
             "aws-enumeration-burst", severity, burst.rowids, subject=burst.credential,
-            details=_details(burst, before, distinct_calls_in_5_minutes=burst.distinct_calls, routine=routine),
+            details=_details(burst, before, distinct_calls_in_5_minutes=burst.distinct_calls),
             recommendation=("Reconnaissance maps what a credential can reach before using it: check who holds "
                             f"{burst.credential} and what it did right after."),
         ))
+    result.notes.extend(_quiet_note("enumeration bursts", quiet))
     return result
 
 
@@ -186,17 +216,22 @@ def enumeration_burst(con: duckdb.DuckDBPyConnection, window: Window) -> Analyti
 def access_denied_storm(con: duckdb.DuckDBPyConnection, window: Window) -> AnalyticResult:
     """At least 10 AccessDenied / UnauthorizedOperation answers to one credential within 5 minutes over
     at least 5 distinct calls: medium, 10 distinct calls: high; 20 denials of fewer calls (a retry
-    loop, or one permission tried again and again): low; routine as for enumeration bursts: low."""
+    loop, or one permission tried again and again): low. Routine storms (as for enumeration bursts)
+    are counted in a note, not reported."""
     scope = prepared(con, window)
     result = AnalyticResult()
     bursts = _bursts(con, scope, _DENIED_SQL,
                      f"(events >= {DENIED} AND names >= {DENIED_NAMES}) OR events >= {DENIED_RETRIES}")
     usual = _history_peaks(con, scope, _DENIED_SQL, "count(*)", sorted({b.principal for b in bursts if b.principal}))
     days = _burst_days(bursts)
+    quiet: dict[str, list[Burst]] = {}
     for burst in bursts:
         before = usual.get(burst.principal or "", 0)
         routine = _routine(burst, usual, burst.events, days)
-        if routine or burst.distinct_names < DENIED_NAMES:
+        if routine:
+            quiet.setdefault(routine, []).append(burst)
+            continue
+        if burst.distinct_names < DENIED_NAMES:
             severity = Severity.LOW
         elif burst.distinct_names >= 2 * DENIED_NAMES:
             severity = Severity.HIGH
@@ -205,8 +240,9 @@ def access_denied_storm(con: duckdb.DuckDBPyConnection, window: Window) -> Analy
         result.detections.append(detection(
             "aws-access-denied-storm", severity, burst.rowids, subject=burst.credential,
             details=_details(burst, before, denied_in_5_minutes=burst.events,
-                             distinct_calls_denied=burst.distinct_names, routine=routine),
+                             distinct_calls_denied=burst.distinct_names),
             recommendation=(f"Someone is testing what {burst.credential} may do: confirm who holds it, and look "
                             "for the calls that were allowed in between."),
         ))
+    result.notes.extend(_quiet_note("AccessDenied storms", quiet))
     return result

@@ -9,7 +9,7 @@ import duckdb
 
 from awsrespond.findings import Severity
 from awsrespond.hunt.analytics.history import known, profile_cte
-from awsrespond.hunt.analytics.prepare import HISTORY, VIEW, prepared
+from awsrespond.hunt.analytics.prepare import HISTORY, VIEW, WINDOW, prepared
 from awsrespond.hunt.analytics.registry import AnalyticResult, analytic, detection
 from awsrespond.hunt.detections import Window
 from awsrespond.timeutil import iso
@@ -38,8 +38,8 @@ def console_login_new_ip(con: duckdb.DuckDBPyConnection, window: Window) -> Anal
         seen AS (SELECT DISTINCT principal, net FROM {HISTORY} WHERE principal IS NOT NULL AND net IS NOT NULL)
         SELECT w.principal, w.net, list(w.rid), list(DISTINCT w.ip), min(w.t), max(w.t),
                bool_or(coalesce(w.additional->>'MFAUsed', '') <> 'Yes'), any_value(w.ptype)
-        FROM {VIEW} w JOIN prof p ON p.principal = w.principal AND {known()}
-        WHERE {scope.win('w.t')} AND w.name = 'ConsoleLogin' AND w.login = 'success' AND w.net IS NOT NULL
+        FROM {WINDOW} w JOIN prof p ON p.principal = w.principal AND {known()}
+        WHERE w.name = 'ConsoleLogin' AND w.login = 'success' AND w.net IS NOT NULL
           AND NOT EXISTS (SELECT 1 FROM seen s WHERE s.principal = w.principal AND s.net = w.net)
         GROUP BY w.principal, w.net ORDER BY min(w.t)""")
     for principal, net, rowids, ips, first, last, without_mfa, kind in rows:

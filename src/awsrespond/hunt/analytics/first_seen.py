@@ -31,7 +31,7 @@ from awsrespond.hunt.analytics.history import (
     known,
     profile_cte,
 )
-from awsrespond.hunt.analytics.prepare import HISTORY, VIEW, Scope, prepared
+from awsrespond.hunt.analytics.prepare import HISTORY, WINDOW, Scope, prepared
 from awsrespond.hunt.analytics.registry import AnalyticResult, analytic, detection
 from awsrespond.hunt.detections import Window
 from awsrespond.timeutil import iso
@@ -66,8 +66,8 @@ def history_notes(con: duckdb.DuckDBPyConnection, scope: Scope) -> list[str]:
     rows = scope.rows(con, f"""
         WITH {profile_cte()}
         SELECT w.principal, count(*) AS events, coalesce(any_value(p.n), 0), coalesce(any_value(p.days), 0)
-        FROM {VIEW} w LEFT JOIN prof p ON p.principal = w.principal
-        WHERE {scope.win('w.t')} AND w.principal IS NOT NULL AND (p.principal IS NULL OR NOT {known()})
+        FROM {WINDOW} w LEFT JOIN prof p ON p.principal = w.principal
+        WHERE w.principal IS NOT NULL AND (p.principal IS NULL OR NOT {known()})
         GROUP BY w.principal ORDER BY events DESC, w.principal""")
     notes = [
         f"principal {principal} has no history before since ({history} event(s) on {days} day(s); at least "
@@ -107,8 +107,8 @@ def new_source_ip(con: duckdb.DuckDBPyConnection, window: Window) -> AnalyticRes
             SELECT DISTINCT principal, family FROM {HISTORY} WHERE principal IS NOT NULL AND family IS NOT NULL),
         win AS (
             SELECT w.*, (w.family IS NOT NULL AND h.family IS NULL) AS ua_new
-            FROM {VIEW} w LEFT JOIN hua h ON h.principal = w.principal AND h.family = w.family
-            WHERE {scope.win('w.t')} AND w.principal IS NOT NULL AND w.net IS NOT NULL AND NOT w.instance_session
+            FROM {WINDOW} w LEFT JOIN hua h ON h.principal = w.principal AND h.family = w.family
+            WHERE w.principal IS NOT NULL AND w.net IS NOT NULL AND NOT w.instance_session
               AND w.src <> 'signin.amazonaws.com')
         SELECT w.principal, w.net, list(w.rid), list(DISTINCT w.ip), list(DISTINCT w.akey), list(DISTINCT w.name),
                count(*), count(*) FILTER (WHERE NOT w.is_read), count(*) FILTER (WHERE w.is_sensitive),
@@ -166,9 +166,9 @@ def new_user_agent(con: duckdb.DuckDBPyConnection, window: Window) -> AnalyticRe
         SELECT w.principal, w.family, list(w.rid), list(DISTINCT w.ua), list(DISTINCT w.net), list(DISTINCT w.akey),
                count(*), count(*) FILTER (WHERE NOT w.is_read), list(DISTINCT w.name) FILTER (WHERE w.is_sensitive),
                min(w.t), max(w.t), any_value(u.families)
-        FROM {VIEW} w JOIN prof p ON p.principal = w.principal AND {known()}
+        FROM {WINDOW} w JOIN prof p ON p.principal = w.principal AND {known()}
         LEFT JOIN usual u ON u.principal = w.principal
-        WHERE {scope.win('w.t')} AND w.family IS NOT NULL AND w.src <> 'signin.amazonaws.com'
+        WHERE w.family IS NOT NULL AND w.src <> 'signin.amazonaws.com'
           AND NOT EXISTS (SELECT 1 FROM hua x WHERE x.principal = w.principal AND x.family = w.family)
         GROUP BY w.principal, w.family ORDER BY w.principal, min(w.t)""")
     for (principal, family, rowids, agents, nets, keys, events, writes, sensitive_names, first, last,
@@ -208,9 +208,9 @@ def new_region(con: duckdb.DuckDBPyConnection, window: Window) -> AnalyticResult
             WHERE principal IS NOT NULL AND region IS NOT NULL AND NOT is_global)
         SELECT w.principal, w.region, list(w.rid), count(*), count(*) FILTER (WHERE NOT w.is_read),
                bool_or(a.region IS NOT NULL), list(DISTINCT w.name), min(w.t), max(w.t), list(DISTINCT w.akey)
-        FROM {VIEW} w JOIN prof p ON p.principal = w.principal AND {known()}
+        FROM {WINDOW} w JOIN prof p ON p.principal = w.principal AND {known()}
         LEFT JOIN areg a ON a.acct = w.acct AND a.region = w.region
-        WHERE {scope.win('w.t')} AND w.region IS NOT NULL AND NOT w.is_global
+        WHERE w.region IS NOT NULL AND NOT w.is_global
           AND NOT EXISTS (SELECT 1 FROM hreg h WHERE h.principal = w.principal AND h.region = w.region)
         GROUP BY w.principal, w.region ORDER BY w.principal, w.region""")
     by_principal: dict[str, list[tuple[Any, ...]]] = {}

@@ -8,7 +8,7 @@ import duckdb
 
 from awsrespond.detect.policy import as_document, is_admin_document, is_admin_managed
 from awsrespond.findings import Severity
-from awsrespond.hunt.analytics.prepare import VIEW, prepared
+from awsrespond.hunt.analytics.prepare import VIEW, WINDOW, prepared
 from awsrespond.hunt.analytics.registry import AnalyticResult, analytic, detection
 from awsrespond.hunt.detections import Window
 from awsrespond.timeutil import iso
@@ -31,7 +31,7 @@ def add_user_to_admin_group(con: duckdb.DuckDBPyConnection, window: Window) -> A
     adds = scope.rows(con, f"""
         SELECT rid, t, event_id, acct, coalesce(principal, arn, ptype), akey, err, params->>'groupName',
                params->>'userName'
-        FROM {VIEW} WHERE name = 'AddUserToGroup' AND {scope.win()} ORDER BY t""")
+        FROM {WINDOW} WHERE name = 'AddUserToGroup' ORDER BY t""")
     if not adds:
         return result
     groups = sorted({str(row[7]).lower() for row in adds if row[7]})

@@ -12,7 +12,7 @@ import duckdb
 
 from awsrespond.detect.policy import analyse_trust, as_document, is_admin_document
 from awsrespond.findings import Severity
-from awsrespond.hunt.analytics.prepare import VIEW, Scope, prepared
+from awsrespond.hunt.analytics.prepare import VIEW, WINDOW, Scope, prepared
 from awsrespond.hunt.analytics.registry import AnalyticResult, analytic, detection
 from awsrespond.hunt.detections import Window
 from awsrespond.timeutil import iso
@@ -30,12 +30,12 @@ def _document(raw: Any, what: str, event_id: str | None, notes: list[str]) -> di
         return None
 
 
-def _trust_rows(con: duckdb.DuckDBPyConnection, scope: Scope, period: str) -> list[tuple[Any, ...]]:
+def _trust_rows(con: duckdb.DuckDBPyConnection, scope: Scope, source: str, period: str) -> list[tuple[Any, ...]]:
     names = ", ".join(f"'{n}'" for n in TRUST_EVENTS)
     return scope.rows(con, f"""
         SELECT rid, t, event_id, name, coalesce(principal, arn), acct, akey, err, params->>'roleName',
                coalesce(params->>'assumeRolePolicyDocument', params->>'policyDocument')
-        FROM {VIEW} WHERE name IN ({names}) AND {period} ORDER BY t""")
+        FROM {source} WHERE name IN ({names}) AND {period} ORDER BY t""")
 
 
 @analytic(
@@ -51,11 +51,11 @@ def trust_outside_account(con: duckdb.DuckDBPyConnection, window: Window) -> Ana
     scope = prepared(con, window)
     result = AnalyticResult()
     trusted_before: dict[str, set[str]] = {}
-    for row in _trust_rows(con, scope, scope.hist()):
+    for row in _trust_rows(con, scope, VIEW, scope.hist()):
         document = _document(row[9], f"{row[3]} trust policy", row[2], result.notes)
         if document is not None and not row[7]:
             trusted_before.setdefault(str(row[5]), set()).update(analyse_trust(document).accounts)
-    for rid, when, event_id, name, caller, account, key, error, role, raw in _trust_rows(con, scope, scope.win()):
+    for rid, when, event_id, name, caller, account, key, error, role, raw in _trust_rows(con, scope, WINDOW, "TRUE"):
         document = _document(raw, f"{name} trust policy", event_id, result.notes)
         if document is None:
             continue
@@ -91,7 +91,7 @@ def admin_inline_policy(con: duckdb.DuckDBPyConnection, window: Window) -> Analy
     names = ", ".join(f"'{n}'" for n in INLINE_EVENTS)
     rows = scope.rows(con, f"""
         SELECT rid, t, event_id, name, coalesce(principal, arn), akey, err, params, params->>'policyDocument'
-        FROM {VIEW} WHERE name IN ({names}) AND {scope.win()} ORDER BY t""")
+        FROM {WINDOW} WHERE name IN ({names}) ORDER BY t""")
     for rid, when, event_id, name, caller, key, error, params, raw in rows:
         document = _document(raw, f"{name} policy document", event_id, result.notes)
         if document is None or not is_admin_document(document):

@@ -10,7 +10,7 @@ from typing import Any
 import duckdb
 
 from awsrespond.findings import Severity
-from awsrespond.hunt.analytics.prepare import HISTORY, VIEW, prepared
+from awsrespond.hunt.analytics.prepare import HISTORY, WINDOW, prepared
 from awsrespond.hunt.analytics.registry import AnalyticResult, analytic, detection
 from awsrespond.hunt.detections import Window
 from awsrespond.timeutil import iso
@@ -60,9 +60,12 @@ def access_key_two_networks(con: duckdb.DuckDBPyConnection, window: Window) -> A
     scope = prepared(con, window)
     result = AnalyticResult()
     rows = scope.rows(con, f"""
-        WITH k AS (
-            SELECT rid, t, akey, principal, wide, ip, name, family FROM {VIEW}
-            WHERE {scope.win()} AND akey IS NOT NULL AND wide IS NOT NULL AND NOT internal AND NOT instance_session),
+        WITH used AS (
+            SELECT rid, t, akey, principal, wide, ip, name, family FROM {WINDOW}
+            WHERE akey IS NOT NULL AND wide IS NOT NULL AND NOT internal AND NOT instance_session),
+        k AS (
+            SELECT * FROM used
+            WHERE akey IN (SELECT akey FROM used GROUP BY akey HAVING count(DISTINCT wide) >= 2)),
         o AS (
             SELECT *, lag(wide) OVER w AS prev_wide, lag(t) OVER w AS prev_t, lag(rid) OVER w AS prev_rid
             FROM k WINDOW w AS (PARTITION BY akey ORDER BY t, rid)),
@@ -133,8 +136,8 @@ def instance_credentials_outside(con: duckdb.DuckDBPyConnection, window: Window)
     result = AnalyticResult()
     rows = scope.rows(con, f"""
         WITH i AS (
-            SELECT rid, t, akey, principal, session_name, net, internal, ip, name, family FROM {VIEW}
-            WHERE {scope.win()} AND instance_session AND akey IS NOT NULL AND net IS NOT NULL),
+            SELECT rid, t, akey, principal, session_name, net, internal, ip, name, family FROM {WINDOW}
+            WHERE instance_session AND akey IS NOT NULL AND net IS NOT NULL),
         role_nets AS (
             SELECT DISTINCT principal, net FROM {HISTORY} WHERE instance_session AND net IS NOT NULL),
         roles AS (

@@ -29,6 +29,17 @@ from awsrespond.timeutil import as_utc
 
 VIEW = "awsr_events"
 HISTORY = "awsr_hist"
+WINDOW = "awsr_win"
+MATERIALISED_WINDOW = 3_000_000
+"""A window of up to this many events is copied once (compact: no blobs but the few read); a bigger
+one is read through the view each time, to keep memory bounded."""
+PARAMETER_EVENTS = frozenset({
+    "ConsoleLogin", "AssumeRole", "CreateRole", "UpdateAssumeRolePolicy", "PutUserPolicy", "PutRolePolicy",
+    "PutGroupPolicy", "CreatePolicyVersion", "AttachGroupPolicy", "AddUserToGroup", "RunInstances",
+    "RequestSpotInstances", "RequestSpotFleet", "CreateFleet",
+})
+"""The calls whose request, response or additional data an analytic reads."""
+_VERSION_NUMBERS = r"'([/#])[0-9][0-9.]*'"
 INSTANCE_ID = r"^i-[0-9a-f]{8}([0-9a-f]{9})?$"
 
 # The principal a caller's history is kept under, from its ARN alone (computed once per distinct ARN):
@@ -111,20 +122,48 @@ def _history_sql() -> str:
     """
 
 
+def _window_sql(since: datetime | None, until: datetime | None, kind: str) -> str:
+    """``awsr_win``: the window's events, a table when small enough to hold, else a view. Request and
+    response blobs are kept only for the calls whose parameters an analytic reads."""
+    clauses = ["TRUE"]
+    if since is not None:
+        clauses.append(f"t >= TIMESTAMPTZ '{since.isoformat()}'")
+    if until is not None:
+        clauses.append(f"t <= TIMESTAMPTZ '{until.isoformat()}'")
+    names = ", ".join(f"'{n}'" for n in sorted(PARAMETER_EVENTS))
+    return f"""
+    CREATE OR REPLACE TEMP {kind} {WINDOW} AS
+    SELECT * EXCLUDE (params, response, additional),
+           CASE WHEN name IN ({names}) THEN params END AS params,
+           CASE WHEN name IN ({names}) THEN response END AS response,
+           CASE WHEN name IN ({names}) THEN additional END AS additional
+    FROM {VIEW} WHERE {" AND ".join(clauses)}"""
+
+
 def _state(con: duckdb.DuckDBPyConnection) -> tuple[int, int]:
     row = con.execute("SELECT count(*), coalesce(max(rowid), -1) FROM events").fetchone()
     return (int(row[0]), int(row[1])) if row else (0, -1)
 
 
-def _temp_exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
-    row = con.execute("SELECT count(*) FROM duckdb_tables() WHERE temporary AND table_name = ?", [table]).fetchone()
-    return bool(row and row[0])
+
+def _count(con: duckdb.DuckDBPyConnection, sql: str, params: object = None) -> int:
+    row = con.execute(sql, params).fetchone()
+    return int(row[0]) if row else 0
+
+
+def _temp_kind(con: duckdb.DuckDBPyConnection, name: str) -> str | None:
+    """``TABLE``, ``VIEW`` or None for a temporary object of this connection."""
+    if _count(con, "SELECT count(*) FROM duckdb_tables() WHERE temporary AND table_name = ?", [name]):
+        return "TABLE"
+    if _count(con, "SELECT count(*) FROM duckdb_views() WHERE temporary AND view_name = ?", [name]):
+        return "VIEW"
+    return None
 
 
 def _prepared_for(con: duckdb.DuckDBPyConnection) -> tuple[Any, ...] | None:
-    if not _temp_exists(con, "awsr_prepared"):
+    if _temp_kind(con, "awsr_prepared") is None:
         return None
-    return con.execute("SELECT events, last_rowid, since FROM awsr_prepared").fetchone()
+    return con.execute("SELECT events, last_rowid, since, until FROM awsr_prepared").fetchone()
 
 
 def _lookup(con: duckdb.DuckDBPyConnection, table: str, columns: dict[str, tuple[str, list[Any]]]) -> None:
@@ -133,9 +172,25 @@ def _lookup(con: duckdb.DuckDBPyConnection, table: str, columns: dict[str, tuple
                 {name: values for name, (_, values) in columns.items()})
 
 
-def ensure_prepared(con: duckdb.DuckDBPyConnection, since: datetime | None) -> None:
-    """Create the lookups and the view (again when events were added) and the history aggregate for
-    ``since`` (again when it changed; empty without ``since``)."""
+def _agent_families(con: duckdb.DuckDBPyConnection) -> None:
+    """``awsr_agents(ua, family)``. Agents differ mostly by version numbers; those are blanked in SQL
+    first, so Python sees each distinct shape of agent once."""
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE awsr_agent_shapes AS
+                    SELECT ua, regexp_replace(ua, {_VERSION_NUMBERS}, '\\1', 'g') AS shape
+                    FROM (SELECT DISTINCT userAgent AS ua FROM events WHERE userAgent IS NOT NULL)""")
+    shapes = [r[0] for r in con.execute("SELECT DISTINCT shape FROM awsr_agent_shapes").fetchall()]
+    families = [(shape, f) for shape in shapes if (f := ua_family(shape)) is not None]
+    _lookup(con, "awsr_shape_families", {"shape": ("VARCHAR", [a for a, _ in families]),
+                                         "family": ("VARCHAR", [f for _, f in families])})
+    con.execute("""CREATE OR REPLACE TEMP TABLE awsr_agents AS
+                   SELECT a.ua, f.family FROM awsr_agent_shapes a JOIN awsr_shape_families f ON f.shape = a.shape""")
+    con.execute("DROP TABLE awsr_agent_shapes")
+    con.execute("DROP TABLE awsr_shape_families")
+
+
+def ensure_prepared(con: duckdb.DuckDBPyConnection, since: datetime | None, until: datetime | None = None) -> None:
+    """Create the lookups and the view (again when events were added), the history aggregate for
+    ``since`` (empty without it) and the window's events (again when the window changed)."""
     state = _state(con)
     prepared = _prepared_for(con)
     fresh = prepared is not None and tuple(prepared[:2]) == state
@@ -152,20 +207,25 @@ def ensure_prepared(con: duckdb.DuckDBPyConnection, since: datetime | None) -> N
                         SELECT *, regexp_matches(coalesce(session_name, ''), '{INSTANCE_ID}') AS instance_by_name
                         FROM ({_IDENTITIES})""")
         con.execute(f"CREATE OR REPLACE TEMP TABLE awsr_calls AS {calls_lookup_sql()}")
-        agents = [r[0] for r in con.execute(
-            "SELECT DISTINCT userAgent FROM events WHERE userAgent IS NOT NULL").fetchall()]
-        families = [(a, f) for a in agents if (f := ua_family(a)) is not None]
-        _lookup(con, "awsr_agents", {"ua": ("VARCHAR", [a for a, _ in families]),
-                                     "family": ("VARCHAR", [f for _, f in families])})
+        _agent_families(con)
         con.execute(_view_sql())
+    if fresh and prepared is not None and prepared[2] == since and prepared[3] == until:
+        return
     if not fresh or prepared is None or prepared[2] != since:
         if since is None:
             con.execute(_history_sql().replace("t < $since", "FALSE"))
         else:
             con.execute(_history_sql(), {"since": since})
-    con.execute("CREATE OR REPLACE TEMP TABLE awsr_prepared AS "
-                "SELECT $events AS events, $last AS last_rowid, $since::TIMESTAMPTZ AS since",
-                {"events": state[0], "last": state[1], "since": since})
+    size = _count(con, "SELECT count(*) FROM events WHERE ($since IS NULL OR eventTime >= $since) "
+                  "AND ($until IS NULL OR eventTime <= $until)", {"since": since, "until": until})
+    kind = "TABLE" if size <= MATERIALISED_WINDOW else "VIEW"
+    existing = _temp_kind(con, WINDOW)
+    if existing is not None and existing != kind:
+        con.execute(f"DROP {existing} {WINDOW}")
+    con.execute(_window_sql(since, until, kind))
+    con.execute("CREATE OR REPLACE TEMP TABLE awsr_prepared AS SELECT $events AS events, $last AS last_rowid, "
+                "$since::TIMESTAMPTZ AS since, $until::TIMESTAMPTZ AS until",
+                {"events": state[0], "last": state[1], "since": since, "until": until})
 
 
 @dataclass(frozen=True)
@@ -206,7 +266,8 @@ class Scope:
 
 
 def prepared(con: duckdb.DuckDBPyConnection, window: Window) -> Scope:
-    """The window as a :class:`Scope`, with the view and the history aggregate ready for it."""
+    """The window as a :class:`Scope`, with the view, the history aggregate and the window's events
+    ready for it."""
     scope = Scope.of(window)
-    ensure_prepared(con, scope.since)
+    ensure_prepared(con, scope.since, scope.until)
     return scope
