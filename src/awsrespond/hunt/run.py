@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from awsrespond.attribution import mark_existing, refresh_case_findings
 from awsrespond.aws.clients import ClientFactory
+from awsrespond.aws.identity import whoami
 from awsrespond.aws.regions import parse_region_option
 from awsrespond.case.workspace import Case, default_case_dir
 from awsrespond.coverage import CoverageGap
@@ -199,9 +200,7 @@ def run_hunt(
         raise UsageError("reading S3 or LookupEvents needs AWS credentials; give log files to hunt without them")
     case = _case(options, plan)
     if plan.needs_aws and factory is not None:
-        account = options.account_id or (case.account_id if case else None)
-        if account is None:
-            raise UsageError("hunting the account's trail or LookupEvents needs its account id")
+        account = options.account_id or (case.account_id if case else None) or whoami(factory).account_id
         resolve_sources(plan, factory, account_id=account, case=case, regions=parse_region_option(options.regions),
                         partition=options.partition)
     for line in plan.describe():

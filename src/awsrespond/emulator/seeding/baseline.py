@@ -11,6 +11,7 @@ from awsrespond.emulator.scenario import ADMINISTRATOR_ACCESS
 from awsrespond.emulator.seeding.actor import Actor
 from awsrespond.emulator.seeding.ec2_records import ec2_response, epoch_ms, instances_element, run_request
 from awsrespond.emulator.seeding.ground_truth import GLOBAL
+from awsrespond.emulator.seeding.history import seed_history
 from awsrespond.emulator.seeding.iam_records import (
     access_key_element,
     create_login_profile,
@@ -130,6 +131,7 @@ def seed_baseline(run: Run) -> None:
         run.records,
     )
     ci.call("ec2", run.primary, "DescribeInstances", request={"instancesSet": {}, "filterSet": {}})
+    seed_history(run, admin_user["UserId"], ADMIN_CONSOLE_USER_AGENT)
 
 
 def _baseline_iam(run: Run, admin: Actor) -> None:
