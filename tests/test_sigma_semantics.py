@@ -649,6 +649,38 @@ def test_event_rules_respect_the_window(tmp_path: Path) -> None:
     assert [ids[r] for r in rowids] == ["ev-1"]
 
 
+def test_rules_routed_by_name_by_source_and_unrouted_all_see_their_events(tmp_path: Path) -> None:
+    records = [
+        event(0, eventName="CONSOLELOGIN", eventSource="signin.amazonaws.com"),
+        event(1, eventName="GetSigninToken", eventSource="SIGNIN.amazonaws.com"),
+        event(2, eventName="ConsoleLogin", eventSource="signin.amazonaws.com", userAgent="curl/8.4.0"),
+        event(3, eventName="DescribeRegions", userAgent="CURL/7.1"),
+        event(7200, eventName="ConsoleLogin", eventSource="signin.amazonaws.com", userAgent="curl/8.4.0"),
+    ]
+    pack = tmp_path / "pack"
+    by_name = write_rule(pack, "sel:\n    eventName: consolelogin\ncondition: sel\n", name="by_name", title="A")
+    also_name = write_rule(
+        pack,
+        "sel:\n    eventName: [ConsoleLogin, GetSigninToken]\n    userAgent|startswith: curl\ncondition: sel\n",
+        name="also_name",
+        title="B",
+    )
+    by_source = write_rule(
+        pack, "sel:\n    eventSource: signin.amazonaws.com\ncondition: sel\n", name="by_source", title="C"
+    )
+    free = write_rule(pack, "sel:\n    userAgent|contains: curl\ncondition: sel\n", name="free", title="D")
+    ruleset = load_rules([by_name, also_name, by_source, free], include_builtin=False)
+    kinds = [(bool(r.event_names), bool(r.event_sources)) for r in ruleset.rules]
+    assert kinds == [(True, False), (True, False), (False, True), (False, False)]
+    store = store_of(records)
+    rows = store.db.execute("SELECT rowid, eventID FROM events").fetchall()
+    ids = {rowid: int(eid.removeprefix("ev-")) for rowid, eid in rows}
+    where, params = Window(until=T0 + timedelta(seconds=60)).sql()
+    matches = match_rules(store.db, ruleset.rules, where=where, params=params)
+    got = {rule.title: sorted(ids[r] for r in matches[rule.id]) for rule in ruleset.rules}
+    assert got == {"A": [0, 2], "B": [2], "C": [0, 1, 2], "D": [2, 3]}
+
+
 def test_each_bad_rule_is_a_problem_and_the_rest_still_load(tmp_path: Path) -> None:
     pack = tmp_path / "pack"
     write_rule(pack, "sel:\n    eventName: StopLogging\ncondition: sel\n", name="good", title="Good")

@@ -81,7 +81,10 @@ class CompileError(Exception):
 @dataclass(frozen=True)
 class Expr:
     sql: str
-    cost: int
+    cost: float
+    """Rough cost of evaluating it on an event it does not match."""
+    selective: bool = True
+    """Likely false on a random event (a positive test), as opposed to likely true (a negation)."""
 
 
 CHEAP = 2
@@ -209,39 +212,54 @@ def value_predicate(value: SigmaType, var: str) -> tuple[Predicate, int]:
     raise CompileError(f"value {value!s} of type {type(value).__name__} is not supported")
 
 
+_PASS = {True: 0.05, False: 0.95}
+"""Rough share of events a test lets through: a positive test is selective, a negated one is not."""
+
+
+def _and_key(part: Expr) -> float:
+    # Expected cost is least when tests go in increasing cost / (1 - pass rate).
+    return part.cost / (1 - _PASS[part.selective])
+
+
 def conjunction(parts: list[Expr]) -> Expr:
-    """AND, cheapest first; everything past the cheap tests only runs where they held."""
-    parts = sorted(parts, key=lambda e: e.cost)
-    cost = sum(p.cost for p in parts)
-    cheap = [p.sql for p in parts if p.cost <= CHEAP]
-    dear = [p.sql for p in parts if p.cost > CHEAP]
-    if not dear:
-        return Expr(cheap[0] if len(cheap) == 1 else "(" + " AND ".join(cheap) + ")", cost)
-    sql = dear[-1]
-    for guard in reversed(dear[:-1]):
+    """AND, in the order that costs least; each dear test only runs where the tests before it held."""
+    parts = sorted(parts, key=_and_key)
+    levels: list[list[Expr]] = []
+    for part in parts:
+        if part.cost <= CHEAP and levels and all(p.cost <= CHEAP for p in levels[-1]):
+            levels[-1].append(part)  # cheap tests side by side: plain AND, no branching
+        else:
+            levels.append([part])
+    sqls = [level[0].sql if len(level) == 1 else "(" + " AND ".join(p.sql for p in level) + ")" for level in levels]
+    sql = sqls[-1]
+    for guard in reversed(sqls[:-1]):
         sql = f"(CASE WHEN {guard} THEN {sql} ELSE false END)"
-    if cheap:
-        sql = f"(CASE WHEN {' AND '.join(cheap)} THEN {sql} ELSE false END)"
-    return Expr(sql, cost)
+    cost, reach = 0.0, 1.0
+    for level in levels:
+        cost += reach * sum(p.cost for p in level)
+        for p in level:
+            reach *= _PASS[p.selective]
+    return Expr(sql, cost, any(p.selective for p in parts))
 
 
 def disjunction(parts: list[Expr]) -> Expr:
     """OR, cheapest first; a dear alternative only runs where the others failed."""
     parts = sorted(parts, key=lambda e: e.cost)
     cost = sum(p.cost for p in parts)
+    selective = all(p.selective for p in parts)
     cheap = [p.sql for p in parts if p.cost <= CHEAP]
     dear = [p.sql for p in parts if p.cost > CHEAP]
     if not dear:
-        return Expr(cheap[0] if len(cheap) == 1 else "(" + " OR ".join(cheap) + ")", cost)
+        return Expr(cheap[0] if len(cheap) == 1 else "(" + " OR ".join(cheap) + ")", cost, selective)
     whens = " ".join(f"WHEN {sql} THEN true" for sql in dear)
     if cheap:
         whens = f"WHEN {' OR '.join(cheap)} THEN true {whens}"
-    return Expr(f"(CASE {whens} ELSE false END)", cost)
+    return Expr(f"(CASE {whens} ELSE false END)", cost, selective)
 
 
 def negation(inner: Expr) -> Expr:
     # CASE WHEN reads NULL (a missing field) as not-true, so NOT stays two-valued.
-    return Expr(f"(CASE WHEN {inner.sql} THEN false ELSE true END)", inner.cost)
+    return Expr(f"(CASE WHEN {inner.sql} THEN false ELSE true END)", inner.cost, not inner.selective)
 
 
 def _field_reference(left: FieldSQL, ref: SigmaFieldReference) -> Expr:
@@ -316,9 +334,9 @@ class Compiler:
         value = node.value
         field = resolve(node.field)
         if isinstance(value, SigmaNull):
-            return Expr(field.absent(), field.cost)
+            return Expr(field.absent(), field.cost, selective=False)
         if isinstance(value, SigmaExists):
-            return Expr(field.present() if value.exists else field.absent(), field.cost)
+            return Expr(field.present() if value.exists else field.absent(), field.cost, selective=value.exists)
         if isinstance(value, SigmaFieldReference):
             return _field_reference(field, value)
         return self._values(node.field, [value])

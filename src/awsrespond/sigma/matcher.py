@@ -1,15 +1,22 @@
 """Running compiled rules over the ``events`` table.
 
-All event rules are evaluated in ONE scan (DESIGN.md section 4: a query per rule is ~100x slower):
-``SELECT rowid, <rule 1>, <rule 2>, ... FROM events WHERE <window> AND (<rule 1> OR <rule 2> ...)``.
-The WHERE clause is where DuckDB short-circuits, so most events stop at their first failed cheap
-test; the per-rule columns are computed for the few events that matched something (each wrapped in
-``CASE WHEN`` so that they short-circuit too). Correlation rules run one query each.
+All event rules are evaluated in one pass per routing key (DESIGN.md section 4: a query per rule is
+~100x slower), and each event is only tested against the rules that could match it:
+
+* rules that pin ``eventName`` (almost all) are reached through a hash join of ``lower(eventName)``
+  with a small table of the names they want: an event meets only the rules of its own name;
+* rules that pin no name but an ``eventSource`` are routed the same way on the source;
+* the rest are tested on every event.
+
+Each routed event yields the list of the rules it matched, ``[CASE WHEN <rule> THEN <index> END, ...]``;
+the lists are unnested and grouped into sorted rowids per rule inside DuckDB. Correlation rules run
+one query each.
 """
 
 from __future__ import annotations
 
 import logging
+from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -21,40 +28,63 @@ from awsrespond.sigma.rules import HuntRule, RuleProblem
 
 log = logging.getLogger(__name__)
 
-_BATCH = 64
-"""Rules per scan column group: bounds the size of one SQL statement, not the number of scans."""
+_BATCH = 200
+"""Rules per statement: bounds the size of one SQL text, not the number of scans."""
 
 
-def _any_of(rules: Sequence[HuntRule]) -> str:
-    # A multi-WHEN CASE tests each rule only on the rows no earlier rule took.
-    return "CASE " + " ".join(f"WHEN {rule.sql} THEN true" for rule in rules) + " ELSE false END"
+def _hits(indexed: Sequence[tuple[int, HuntRule]]) -> str:
+    return "[" + ", ".join(f"CASE WHEN {rule.sql} THEN {index} END" for index, rule in indexed) + "]"
 
 
-def gate(rules: Sequence[HuntRule]) -> str:
-    """SQL true for the events at least one of ``rules`` matches. Rules that pin ``eventName`` are
-    tried only on events whose name one of them wants: one hashed lookup per event instead of a test
-    per rule."""
-    pinned = [rule for rule in rules if rule.event_names]
-    free = [rule for rule in rules if not rule.event_names]
-    parts: list[str] = []
-    if pinned:
-        names = sorted(set().union(*(rule.event_names or () for rule in pinned)))
-        listed = ", ".join(f"lower({quote_literal(name)})" for name in names)
-        parts.append(f'(CASE WHEN lower("eventName") IN ({listed}) THEN {_any_of(pinned)} ELSE false END)')
+def _routed(
+    indexed: Sequence[tuple[int, HuntRule]], keys: Mapping[int, frozenset[str]], column: str, source: str
+) -> str:
+    """Events joined on ``lower(column)`` to the rules that want that value; their hit lists."""
+    by_value: dict[str, list[tuple[int, HuntRule]]] = defaultdict(list)
+    for index, rule in indexed:
+        for value in keys[index]:
+            by_value[value].append((index, rule))
+    values = sorted(by_value)
+    table = ", ".join(f"(lower({quote_literal(value)}), {number})" for number, value in enumerate(values))
+    cases = " ".join(f"WHEN {number} THEN {_hits(by_value[value])}" for number, value in enumerate(values))
+    return (
+        f"SELECT _e._rid, CASE _r._route {cases} END AS _hits FROM {source} AS _e "
+        f'JOIN (VALUES {table}) AS _r(_key, _route) ON lower(_e."{column}") = _r._key'
+    )
+
+
+def scan_sql(rules: Sequence[HuntRule], table: str, where: str) -> tuple[str, int]:
+    """The one statement evaluating ``rules`` (event rules), and how many times it uses ``where``.
+    It returns rows (rule index, sorted rowids) for the rules that matched."""
+    source = f"(SELECT rowid AS _rid, * FROM {table} WHERE ({where}))"
+    by_name = [(i, rule) for i, rule in enumerate(rules) if rule.event_names]
+    by_source = [(i, rule) for i, rule in enumerate(rules) if not rule.event_names and rule.event_sources]
+    free = [(i, rule) for i, rule in enumerate(rules) if not rule.event_names and not rule.event_sources]
+    branches: list[str] = []
+    if by_name:
+        names = {i: rule.event_names or frozenset() for i, rule in by_name}
+        branches.append(_routed(by_name, names, "eventName", source))
+    if by_source:
+        sources = {i: rule.event_sources or frozenset() for i, rule in by_source}
+        branches.append(_routed(by_source, sources, "eventSource", source))
     if free:
-        parts.append(f"({_any_of(free)})")
-    return " OR ".join(parts) if parts else "false"
+        branches.append(f"SELECT _rid, {_hits(free)} AS _hits FROM {source}")
+    hits = " UNION ALL ".join(branches)
+    sql = (
+        f"SELECT _rule, list(_rid ORDER BY _rid) FROM (SELECT _rid, unnest(_hits) AS _rule FROM ({hits})) "
+        "WHERE _rule IS NOT NULL GROUP BY _rule"
+    )
+    return sql, len(branches)
 
 
 def _scan(
     con: duckdb.DuckDBPyConnection, rules: Sequence[HuntRule], table: str, where: str, params: Sequence[Any]
 ) -> dict[str, list[int]]:
-    columns = ", ".join(f"CASE WHEN {rule.sql} THEN true ELSE false END AS r{i}" for i, rule in enumerate(rules))
-    lists = ", ".join(f"list(_rid ORDER BY _rid) FILTER (WHERE r{i})" for i in range(len(rules)))
-    sql = f"SELECT {lists} FROM (SELECT rowid AS _rid, {columns} FROM {table} WHERE ({where}) AND ({gate(rules)}))"
-    row = con.execute(sql, list(params)).fetchone()
-    assert row is not None  # an aggregate without GROUP BY always returns one row
-    return {rule.id: [int(r) for r in (row[i] or ())] for i, rule in enumerate(rules)}
+    sql, uses = scan_sql(rules, table, where)
+    found: dict[str, list[int]] = {rule.id: [] for rule in rules}
+    for index, rowids in con.execute(sql, list(params) * uses).fetchall():
+        found[rules[index].id] = [int(r) for r in rowids]
+    return found
 
 
 def match_rules(

@@ -76,6 +76,8 @@ class HuntRule:
     correlation: CorrelationPlan | None = field(default=None, hash=False, compare=False)
     event_names: frozenset[str] | None = None
     """Event rule: the lower-cased ``eventName`` values it can match, when the rule pins them."""
+    event_sources: frozenset[str] | None = None
+    """Event rule: the lower-cased ``eventSource`` values it can match, when the rule pins them."""
 
     @property
     def recommendation(self) -> str:
@@ -193,7 +195,7 @@ def _hunt_rule(
     kind: str,
     sql: str,
     plan: CorrelationPlan | None = None,
-    event_names: frozenset[str] | None = None,
+    bounds: tuple[frozenset[str] | None, frozenset[str] | None] = (None, None),
 ) -> HuntRule:
     rule = parsed.rule
     level = _LEVELS.get(rule.level.name.lower(), Severity.MEDIUM) if rule.level else Severity.MEDIUM
@@ -212,7 +214,8 @@ def _hunt_rule(
         tags=tuple(str(tag) for tag in rule.tags),
         references=tuple(str(ref) for ref in rule.references),
         correlation=plan,
-        event_names=event_names,
+        event_names=bounds[0],
+        event_sources=bounds[1],
     )
 
 
@@ -246,7 +249,7 @@ def load_rules(paths: Iterable[Path], *, include_builtin: bool = True) -> RuleSe
 
 def _compile_all(parsed: list[_Parsed], problems: list[RuleProblem], validator: _Validator) -> RuleSet:
     compiled: dict[str, str] = {}
-    bounds: dict[str, frozenset[str] | None] = {}
+    bounds: dict[str, tuple[frozenset[str] | None, frozenset[str] | None]] = {}
     base_by_ref: dict[str, _Parsed] = {}
     for item in parsed:
         rule = item.rule
@@ -267,7 +270,7 @@ def _compile_all(parsed: list[_Parsed], problems: list[RuleProblem], validator: 
             conditions = [condition.parsed for condition in rule.detection.parsed_condition]
             sql = compile_detection(conditions)
             validator.check(f"SELECT rowid FROM events WHERE {sql} LIMIT 0")
-            bounds[item.id] = value_bound(conditions, "eventName")
+            bounds[item.id] = (value_bound(conditions, "eventName"), value_bound(conditions, "eventSource"))
         except (CompileError, SigmaError, duckdb.Error) as exc:
             problems.append(RuleProblem(item.path, item.id, f"cannot compile: {exc}"))
             continue
@@ -299,7 +302,7 @@ def _compile_all(parsed: list[_Parsed], problems: list[RuleProblem], validator: 
         correlations.append(_hunt_rule(item, "correlation", plan.query("events", "TRUE"), plan))
 
     rules = [
-        _hunt_rule(item, "event", compiled[item.id], event_names=bounds[item.id])
+        _hunt_rule(item, "event", compiled[item.id], bounds=bounds[item.id])
         for item in parsed
         if item.id in compiled and (item.id in generated or item.id not in silenced)
     ]
