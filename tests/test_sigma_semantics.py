@@ -719,6 +719,25 @@ def test_each_bad_rule_is_a_problem_and_the_rest_still_load(tmp_path: Path) -> N
     assert "no_such_rule" in problems["orphan.yml"].message
 
 
+def test_correlation_of_a_correlation_is_a_problem(tmp_path: Path) -> None:
+    chained = BURST.format(generate="") + textwrap.dedent("""\
+        ---
+        title: Burst of bursts
+        correlation:
+            type: event_count
+            rules:
+                - 7d0b2f4e-1c11-4a6e-9e55-000000000002
+            timespan: 1h
+            condition:
+                gte: 2
+        """)
+    (tmp_path / "chained.yml").write_text(chained, encoding="utf-8")
+    ruleset = load_rules([tmp_path / "chained.yml"], include_builtin=False)
+    assert [rule.title for rule in ruleset.rules] == ["Burst of failed RunInstances by one access key"]
+    assert [p.rule for p in ruleset.problems] == ["chained#3"]
+    assert "correlations of correlations" in ruleset.problems[0].message
+
+
 def test_duplicate_ids_keep_the_first_pack(tmp_path: Path) -> None:
     same = "11111111-2222-4333-8444-555555555555"
     first = write_rule(

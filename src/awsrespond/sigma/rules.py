@@ -29,6 +29,7 @@ from sigma.rule.base import SigmaRuleBase
 from awsrespond.findings import Severity
 from awsrespond.sigma.compiler import CompileError, compile_detection, value_bound
 from awsrespond.sigma.correlation import CorrelationPlan, plan_correlation
+from awsrespond.sigma.fields import quote_literal
 from awsrespond.trail.events import COLUMNS
 
 RULE_SUFFIXES = (".yml", ".yaml")
@@ -219,6 +220,17 @@ def _hunt_rule(
     )
 
 
+def _routed(
+    compiled: dict[str, str], bounds: dict[str, tuple[frozenset[str] | None, frozenset[str] | None]], rule_id: str
+) -> str:
+    """A base rule's SQL behind one hashed test of the event names it can match, when it pins them."""
+    names = bounds[rule_id][0]
+    if not names:
+        return compiled[rule_id]
+    listed = ", ".join(f"lower({quote_literal(name)})" for name in sorted(names))
+    return f'(CASE WHEN lower("eventName") IN ({listed}) THEN {compiled[rule_id]} ELSE false END)'
+
+
 def load_rules(paths: Iterable[Path], *, include_builtin: bool = True) -> RuleSet:
     """Load Sigma rules from files and directories (recursively, ``*.yml``/``*.yaml``)."""
     sources = [builtin_rules_dir(), *paths] if include_builtin else list(paths)
@@ -279,6 +291,13 @@ def _compile_all(parsed: list[_Parsed], problems: list[RuleProblem], validator: 
         if rule.name:
             base_by_ref.setdefault(rule.name, item)
 
+    correlation_refs = {
+        ref
+        for item in parsed
+        if isinstance(item.rule, SigmaCorrelationRule)
+        for ref in (item.id, item.rule.name)
+        if ref
+    }
     generated: set[str] = set()
     silenced: set[str] = set()
     correlations: list[HuntRule] = []
@@ -288,10 +307,13 @@ def _compile_all(parsed: list[_Parsed], problems: list[RuleProblem], validator: 
             continue
         try:
             references = [ref.reference for ref in rule.rules or []]
+            chained = [ref for ref in references if ref in correlation_refs]
+            if chained:
+                raise CompileError(f"correlations of correlations are not supported: {', '.join(chained)}")
             missing = [ref for ref in references if ref not in base_by_ref]
             if missing:
                 raise CompileError(f"refers to rules that are not loaded or did not compile: {', '.join(missing)}")
-            bases = [(ref, base_by_ref[ref].id, compiled[base_by_ref[ref].id]) for ref in references]
+            bases = [(ref, base_by_ref[ref].id, _routed(compiled, bounds, base_by_ref[ref].id)) for ref in references]
             plan = plan_correlation(rule, bases)
             validator.check(plan.query("events", "TRUE") + " LIMIT 0")
         except (CompileError, SigmaError, duckdb.Error) as exc:
