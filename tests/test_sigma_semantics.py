@@ -690,6 +690,8 @@ def test_each_bad_rule_is_a_problem_and_the_rest_still_load(tmp_path: Path) -> N
     write_rule(pack, "sel:\n    userAgent|re: '(?<=curl)/7'\ncondition: sel\n", name="lookbehind", title="Lookbehind")
     write_rule(pack, "sel:\n    eventName|expand: '%names%'\ncondition: sel\n", name="placeholder", title="Placeholder")
     (pack / "broken.yml").write_text("title: [unclosed\n", encoding="utf-8")
+    (pack / ".github" / "workflows").mkdir(parents=True)
+    (pack / ".github" / "workflows" / "ci.yml").write_text("on: push\njobs: {}\n", encoding="utf-8")
     (pack / "windows.yml").write_text(
         "title: Windows rule\nid: 9f3e2d1c-0000-4000-8000-00000000aaaa\nlogsource:\n    product: windows\n"
         "    category: process_creation\ndetection:\n    sel:\n        Image|endswith: '\\\\cmd.exe'\n"

@@ -99,10 +99,10 @@ def match_rules(
     params: Sequence[Any] = (),
     problems: list[RuleProblem] | None = None,
 ) -> dict[str, list[int]]:
-    """Rule id -> sorted rowids of the matching events (only rules that matched something are absent
-    from nothing: every rule given has an entry). ``where``/``params`` select the events considered
-    (see :meth:`awsrespond.hunt.detections.Window.sql`). A rule DuckDB fails to run is left out and,
-    when ``problems`` is given, reported there; the others still run."""
+    """Rule id -> sorted rowids of the events it matched, for every rule given (an empty list when it
+    matched nothing). ``where``/``params`` select the events considered (see
+    :meth:`awsrespond.hunt.detections.Window.sql`). A rule DuckDB fails to run is left out and, when
+    ``problems`` is given, reported there (else logged); the others still run."""
     matches: dict[str, list[int]] = {rule.id: [] for rule in rules}
     events = [rule for rule in rules if rule.kind == "event"]
     for start in range(0, len(events), _BATCH):

@@ -105,7 +105,11 @@ def rule_files(paths: Iterable[Path]) -> tuple[list[Path], list[RuleProblem]]:
     problems: list[RuleProblem] = []
     for path in paths:
         if path.is_dir():
-            files.extend(sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in RULE_SUFFIXES))
+            found = (p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in RULE_SUFFIXES)
+            # Hidden folders (.github workflows of a rule repository...) hold no rules.
+            files.extend(
+                sorted(p for p in found if not any(part.startswith(".") for part in p.relative_to(path).parts))
+            )
         elif path.is_file():
             files.append(path)
         else:
