@@ -622,6 +622,69 @@ def test_value_count_distinct_values_by_group(tmp_path: Path) -> None:
     assert sorted(ids[r] for r in matches[rule.id]) == list(range(10))
 
 
+TEMPORAL = """\
+title: User created
+name: user_created
+status: test
+logsource:
+    product: aws
+    service: cloudtrail
+detection:
+    selection:
+        eventName: CreateUser
+    condition: selection
+---
+title: Access key created
+name: key_created
+status: test
+logsource:
+    product: aws
+    service: cloudtrail
+detection:
+    selection:
+        eventName: CreateAccessKey
+    condition: selection
+---
+title: New user given a key at once
+status: test
+correlation:
+    type: temporal
+    rules:
+        - user_created
+        - key_created
+    group-by:
+        - new_user
+    aliases:
+        new_user:
+            user_created: responseElements.user.userName
+            key_created: requestParameters.userName
+    timespan: 5m
+level: high
+"""
+
+
+def test_temporal_correlation_with_field_aliases(tmp_path: Path) -> None:
+    def created(second: int, name: str) -> dict[str, Any]:
+        return event(second, eventName="CreateUser", responseElements={"user": {"userName": name}})
+
+    def keyed(second: int, name: str) -> dict[str, Any]:
+        return event(second, eventName="CreateAccessKey", requestParameters={"userName": name})
+
+    records = [
+        created(0, "backdoor-ops"),
+        keyed(120, "backdoor-ops"),  # same user within 5 minutes: both events
+        created(1000, "intern-2026"),
+        keyed(1400, "intern-2026"),  # 400 s later: too late
+        created(3000, "svc-metrics"),
+        keyed(3010, "someone-else"),  # another user
+        keyed(5000, "lonely-key"),
+    ]
+    ruleset, matches, ids = correlation_matches(tmp_path, TEMPORAL, records)
+    (rule,) = ruleset.rules
+    assert rule.correlation is not None and rule.correlation.type == "temporal"
+    assert sorted(ids[r] for r in matches[rule.id]) == [0, 1]
+
+
 def test_correlation_respects_the_window(tmp_path: Path) -> None:
     records = [failed_run(50 * i, "AKIAEXAMPLEBURST0001") for i in range(12)]
     ruleset, _, ids = correlation_matches(tmp_path, BURST.format(generate=""), records)
