@@ -176,6 +176,21 @@ def test_new_network_ranks_by_activity_reads_low_writes_medium(seed: int) -> Non
 
 
 @pytest.mark.parametrize("seed", SEEDS)
+def test_new_24_in_a_known_16_is_low_and_new_private_networks_are_not_judged(seed: int) -> None:
+    dev = Developer.make(seed)
+    rng = dev.rng
+    first, second, third = (int(x) for x in dev.home.split("."))
+    moved = f"{first}.{second}.{(third + rng.randint(1, 200)) % 256}"  # the ISP handed out another /24
+    when = dev.since + timedelta(hours=5)
+    from_moved = [call(dev.who, "CreateAccessKey", when, ip_in(moved, rng), dev.agent(), dev.region)]
+    from_vpc = [call(dev.who, "CreateTags", when, ip_in(private_net(rng), rng), dev.agent(), dev.region)]
+    loaded = analyse([*dev.records, *from_moved, *from_vpc], since=dev.since, only=["aws-new-source-ip"])
+    [found] = loaded.result.detections
+    assert found.severity == Severity.LOW and found.details["in_a_known_wider_network"]
+    assert loaded.event_ids(found.rowids) == {from_moved[0]["eventID"]}
+
+
+@pytest.mark.parametrize("seed", SEEDS)
 def test_same_24_is_not_a_new_network_and_service_names_are_not_addresses(seed: int) -> None:
     dev = Developer.make(seed)
     when = dev.since + timedelta(hours=2)
@@ -293,6 +308,30 @@ def test_console_login_from_a_network_the_user_never_used(seed: int) -> None:
     loaded = analyse([*dev.records, without_mfa], since=dev.since, only=["aws-console-login-new-ip"])
     [found] = loaded.result.detections
     assert found.severity == Severity.HIGH and found.details["without_mfa"]
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_console_login_from_a_known_16_is_low_and_federated_sign_ins_are_not_without_mfa(seed: int) -> None:
+    dev = Developer.make(seed)
+    rng = dev.rng
+    first, second, third = (int(x) for x in dev.office.split("."))
+    moved = f"{first}.{second}.{(third + rng.randint(1, 200)) % 256}"
+    when = dev.since + timedelta(hours=3)
+    nearby = login(dev.who, when, ip_in(moved, rng), dev.agent("browser"), mfa=False)
+    [found] = analyse([*dev.records, nearby], since=dev.since, only=["aws-console-login-new-ip"]).result.detections
+    assert found.severity == Severity.LOW
+
+    person = f"{rng.choice(['ana', 'bo', 'kai'])}@{rng.choice(['example', 'corp'])}.com"
+    sso = role_session(rng, dev.account, f"AWSReservedSSO_Developer_{rng.randint(10**15, 10**16):x}", person)
+    home = public_net(rng)
+    federated = history(rng, sso, dev.since - timedelta(days=8), 8, [home], ["aws-cli"], dev.region, per_day=4)
+    signin = call(sso, "ConsoleLogin", when, dev.stranger_ip(home), dev.agent("browser"), dev.region,
+                  response={"ConsoleLogin": "Success"})
+    signin["additionalEventData"] = {"MFAUsed": "No", "MobileVersion": "No"}
+    [found] = analyse([*dev.records, *federated, signin], since=dev.since,
+                      only=["aws-console-login-new-ip"]).result.detections
+    assert found.severity == Severity.MEDIUM and not found.details["without_mfa"]
+    assert found.subject == sso.arn
 
 
 @pytest.mark.parametrize("seed", SEEDS)
@@ -594,6 +633,13 @@ def test_assume_role_into_other_accounts_lists_them(seed: int) -> None:
     [found] = loaded.result.detections
     assert found.severity == Severity.LOW and [a["account"] for a in found.details["accounts"]] == [usual_target]
 
+    colleague = iam_user(rng, dev.account)
+    team_target = account_id(rng)
+    team_before = _assume(dev, colleague, team_target, dev.since - timedelta(days=2))
+    [found] = analyse([*dev.records, *before, team_before, *routine, _assume(dev, dev.who, team_target, when)],
+                      since=dev.since, only=["aws-assume-role-other-account"]).result.detections
+    assert found.severity == Severity.LOW and len(found.details["accounts"]) == 2
+
     fresh = account_id(rng)
     one_new = [*routine, _assume(dev, dev.who, fresh, when + timedelta(minutes=1))]
     [found] = analyse([*dev.records, *before, *one_new], since=dev.since,
@@ -760,17 +806,19 @@ def test_launches_of_unusual_instance_families(seed: int) -> None:
     loaded = analyse([*dev.records, *before, known], since=dev.since, only=["aws-run-instances-unusual-type"])
     assert not loaded.result.detections
 
-    new_family = rng.choice(["r6i.large", "x2idn.16xlarge", "hpc7g.4xlarge", "z1d.large"])
+    small = rng.choice(["r6i.large", "z1d.xlarge", "t4g.small", "hpc7g.4xlarge"])
+    big = rng.choice(["x2idn.16xlarge", "c7i.48xlarge", "r7a.metal", "r7a.8xlarge"])
     gpu = rng.choice(["g5.12xlarge", "p4d.24xlarge", "g4dn.xlarge", "trn1.32xlarge", "inf2.xlarge"])
-    events = [_launch(dev, dev.who, when, dev.region, new_family),
+    events = [_launch(dev, dev.who, when, dev.region, small), _launch(dev, dev.who, when, dev.region, big),
               _launch(dev, dev.who, when, dev.region, gpu, spot=rng.random() < 0.5)]
     loaded = analyse([*dev.records, *before, known, *events], since=dev.since, only=["aws-run-instances-unusual-type"])
     severity = {d.details["family"]: d.severity for d in loaded.result.detections}
-    assert severity == {new_family.split(".")[0]: Severity.MEDIUM, gpu.split(".")[0]: Severity.HIGH}
+    family = {t: t.split(".")[0] for t in (small, big, gpu)}
+    assert severity == {family[small]: Severity.LOW, family[big]: Severity.MEDIUM, family[gpu]: Severity.HIGH}
 
-    never_launched = analyse([*dev.records, *events], since=dev.since, only=["aws-run-instances-unusual-type"])
-    severity = {d.details["family"]: d.severity for d in never_launched.result.detections}
-    assert severity == {new_family.split(".")[0]: Severity.LOW, gpu.split(".")[0]: Severity.HIGH}
+    without_history = analyse(events, since=None, only=["aws-run-instances-unusual-type"])
+    severity = {d.details["family"]: d.severity for d in without_history.result.detections}
+    assert severity == {family[big]: Severity.MEDIUM, family[gpu]: Severity.HIGH}
 
 
 # -- admin group -----------------------------------------------------------------------------------

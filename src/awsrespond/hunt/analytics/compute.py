@@ -17,6 +17,16 @@ from awsrespond.timeutil import iso
 LAUNCH_EVENTS = ("RunInstances", "RequestSpotInstances", "RequestSpotFleet", "CreateFleet")
 ACCELERATED = re.compile(r"^(p\d|g\d|gr\d|inf\d|trn\d|dl\d|f\d|vt\d)", re.IGNORECASE)
 """GPU and accelerator families: what mining and model abuse launch."""
+BIG_XLARGE = 8
+"""Sizes from 8xlarge (and bare metal) up: what CPU mining launches."""
+
+
+def is_big(instance_type: str) -> bool:
+    size = instance_type.partition(".")[2].lower()
+    if size.startswith("metal"):
+        return True
+    multiple = size.removesuffix("xlarge")
+    return size.endswith("xlarge") and multiple.isdigit() and int(multiple) >= BIG_XLARGE
 
 
 def _launches_cte(scope: Scope) -> str:
@@ -103,8 +113,9 @@ def run_instances_unused_region(con: duckdb.DuckDBPyConnection, window: Window) 
 )
 def run_instances_unusual_type(con: duckdb.DuckDBPyConnection, window: Window) -> AnalyticResult:
     """Launches of an instance family the account never launched before ``since``: GPU or accelerator
-    families (p, g, inf, trn, dl, f, vt) high; others medium when the account has launch history,
-    low when it has none. Launches whose type is in a launch template are not judged."""
+    families (p, g, inf, trn, dl, f, vt) high; sizes from 8xlarge or bare metal medium; other
+    families low (a developer trying another small type). Without history only the first two are
+    reported. Launches whose type is in a launch template are not judged."""
     scope = prepared(con, window)
     result = AnalyticResult()
     rows = scope.rows(con, f"""
@@ -122,13 +133,16 @@ def run_instances_unusual_type(con: duckdb.DuckDBPyConnection, window: Window) -
         GROUP BY n.caller, n.acct, n.family ORDER BY min(n.t)""")
     for caller, account, family, rowids, names, denied, types, keys, first, last, regions, launched in rows:
         accelerated = bool(ACCELERATED.match(family))
-        severity = Severity.HIGH if accelerated else (Severity.MEDIUM if launched else Severity.LOW)
+        big = any(is_big(t) for t in types)
+        if not (accelerated or big or scope.has_history):
+            continue  # without history every family is new: only what mining launches is worth a word
+        severity = Severity.HIGH if accelerated else (Severity.MEDIUM if big else Severity.LOW)
         launch = {"rowids": rowids, "names": names, "denied": denied, "types": types, "keys": keys, "first": first,
                   "last": last}
         result.detections.append(detection(
             "aws-run-instances-unusual-type", severity, rowids, subject=caller,
             details=_summary([launch], {"caller": caller, "account": account, "family": family,
-                                        "accelerated": accelerated, "regions": sorted(regions),
+                                        "accelerated": accelerated, "big": big, "regions": sorted(regions),
                                         "account_launched_before": launched}),
             recommendation=("Check whether these instances are the account's: GPU fleets in a quiet account are "
                             "usually mining or model abuse; stop them and find the credential that launched them."),

@@ -27,26 +27,33 @@ FAILURE_SPAN_MINUTES = 30
 )
 def console_login_new_ip(con: duckdb.DuckDBPyConnection, window: Window) -> AnalyticResult:
     """A successful ConsoleLogin from a /24 (/48) never seen in any of the user's history (sign-ins
-    or API calls): medium; high without MFA or for the root user. Users without history: a note
-    from the first-seen analytics, no alarm."""
+    or API calls): medium; high without MFA (IAM users; federated sign-ins do MFA at their identity
+    provider) or for the root user; low when the /16 around it is one the user came from (an ISP
+    handing out another address). Users without history: a note from the first-seen analytics."""
     scope = prepared(con, window)
     result = AnalyticResult()
     if not scope.has_history:
         return result
     rows = scope.rows(con, f"""
         WITH {profile_cte()},
-        seen AS (SELECT DISTINCT principal, net FROM {HISTORY} WHERE principal IS NOT NULL AND net IS NOT NULL)
+        seen AS (SELECT DISTINCT principal, net FROM {HISTORY} WHERE principal IS NOT NULL AND net IS NOT NULL),
+        wides AS (SELECT DISTINCT principal, wide FROM {HISTORY} WHERE principal IS NOT NULL AND wide IS NOT NULL)
         SELECT w.principal, w.net, list(w.rid), list(DISTINCT w.ip), min(w.t), max(w.t),
-               bool_or(coalesce(w.additional->>'MFAUsed', '') <> 'Yes'), any_value(w.ptype)
+               bool_or(coalesce(w.additional->>'MFAUsed', '') <> 'Yes'), any_value(w.ptype),
+               bool_or(wd.wide IS NOT NULL)
         FROM {WINDOW} w JOIN prof p ON p.principal = w.principal AND {known()}
+        LEFT JOIN wides wd ON wd.principal = w.principal AND wd.wide = w.wide
         WHERE w.name = 'ConsoleLogin' AND w.login = 'success' AND w.net IS NOT NULL
           AND NOT EXISTS (SELECT 1 FROM seen s WHERE s.principal = w.principal AND s.net = w.net)
         GROUP BY w.principal, w.net ORDER BY min(w.t)""")
-    for principal, net, rowids, ips, first, last, without_mfa, kind in rows:
-        severity = Severity.HIGH if without_mfa or kind == "Root" else Severity.MEDIUM
+    for principal, net, rowids, ips, first, last, mfa_not_used, kind, near in rows:
+        without_mfa = bool(mfa_not_used) and kind in ("IAMUser", "Root")
+        loud = Severity.HIGH if without_mfa or kind == "Root" else Severity.MEDIUM
+        severity = Severity.LOW if near else loud
         result.detections.append(detection(
             "aws-console-login-new-ip", severity, rowids, subject=principal,
             details={"principal": principal, "network": net, "source_ips": sorted(ips), "without_mfa": without_mfa,
+                     "in_a_known_wider_network": bool(near),
                      "first_seen": iso(first), "last_seen": iso(last)},
             recommendation=(f"Ask the owner of {principal} whether they signed in from {', '.join(sorted(ips))}; "
                             "if not, reset the password, remove unknown MFA devices and revoke active sessions."),

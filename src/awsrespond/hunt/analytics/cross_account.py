@@ -27,8 +27,8 @@ ROUTINE_DAYS = 3
 def assume_role_other_account(con: duckdb.DuckDBPyConnection, window: Window) -> AnalyticResult:
     """A principal of this account calls AssumeRole on a role of another account (``roleArn``'s
     account differs from the caller's): one detection per caller listing every account, which may be
-    compromised too. Accounts the caller already reached before ``since`` (or, for a caller without
-    history, on 3 days of the window): low; new ones: medium; three or more new ones (denied attempts
+    compromised too. Accounts the caller or its account already reached before ``since`` (or, for a
+    caller without history, on 3 days of the window): low; new ones: medium; three or more new ones (denied attempts
     count, they are probes): high."""
     scope = prepared(con, window)
     result = AnalyticResult()
@@ -57,8 +57,9 @@ def assume_role_other_account(con: duckdb.DuckDBPyConnection, window: Window) ->
     for row in rows:
         callers.setdefault(str(row[0]), []).append(row)
     for caller, targets in callers.items():
-        # Reached before since, or (for a caller without history) on several days of the window: routine.
-        new = [t for t in targets if not t[9] and (t[13] or t[12] < ROUTINE_DAYS)]
+        # Reached before since by the caller or by others of its account, or (for a caller without
+        # history) on several days of the window: routine.
+        new = [t for t in targets if not t[9] and not t[10] and (t[13] or t[12] < ROUTINE_DAYS)]
         if len(new) >= MANY_ACCOUNTS:
             severity = Severity.HIGH
         elif new:

@@ -87,9 +87,11 @@ def history_notes(con: duckdb.DuckDBPyConnection, scope: Scope) -> list[str]:
     mitre=("T1078.004",),
 )
 def new_source_ip(con: duckdb.DuckDBPyConnection, window: Window) -> AnalyticResult:
-    """A principal with history calls from a /24 (/48) it never used before; ranked by what it does
-    from there: reads low, writes medium, sensitive calls high. Roaming principals only when the new
-    network also brings a new user agent family."""
+    """A principal with history calls from a public /24 (/48) it never used before; ranked by what it
+    does from there: reads low, writes medium, sensitive calls high. A new /24 inside a /16 the
+    principal used (an ISP handing out another address) is low whatever it does. Roaming principals
+    only when the new network also brings a new user agent family. New private networks (VPC
+    endpoints from a new subnet or task) are not judged."""
     scope = prepared(con, window)
     result = AnalyticResult(notes=history_notes(con, scope))
     if not scope.has_history:
@@ -103,45 +105,53 @@ def new_source_ip(con: duckdb.DuckDBPyConnection, window: Window) -> AnalyticRes
         novel AS (
             SELECT principal, count(DISTINCT floor(epoch(first) / 86400)) - 1 AS novel_days
             FROM hist GROUP BY principal),
+        wides AS (
+            SELECT DISTINCT principal, wide FROM {HISTORY}
+            WHERE principal IS NOT NULL AND wide IS NOT NULL AND NOT instance_session),
         hua AS (
             SELECT DISTINCT principal, family FROM {HISTORY} WHERE principal IS NOT NULL AND family IS NOT NULL),
         win AS (
             SELECT w.*, (w.family IS NOT NULL AND h.family IS NULL) AS ua_new
             FROM {WINDOW} w LEFT JOIN hua h ON h.principal = w.principal AND h.family = w.family
-            WHERE w.principal IS NOT NULL AND w.net IS NOT NULL AND NOT w.instance_session
+            WHERE w.principal IS NOT NULL AND w.net IS NOT NULL AND NOT w.internal AND NOT w.instance_session
               AND w.src <> 'signin.amazonaws.com')
         SELECT w.principal, w.net, list(w.rid), list(DISTINCT w.ip), list(DISTINCT w.akey), list(DISTINCT w.name),
                count(*), count(*) FILTER (WHERE NOT w.is_read), count(*) FILTER (WHERE w.is_sensitive),
                min(w.t), max(w.t), list(DISTINCT w.family), bool_or(w.ua_new),
                any_value(coalesce(nv.novel_days, 0)), any_value(p.days), list(DISTINCT w.name)
-                   FILTER (WHERE w.is_sensitive)
+                   FILTER (WHERE w.is_sensitive), bool_or(wd.wide IS NOT NULL)
         FROM win w JOIN prof p ON p.principal = w.principal AND {known()}
         LEFT JOIN novel nv ON nv.principal = w.principal
+        LEFT JOIN wides wd ON wd.principal = w.principal AND wd.wide = w.wide
         WHERE NOT EXISTS (SELECT 1 FROM hist h WHERE h.principal = w.principal AND h.net = w.net)
         GROUP BY w.principal, w.net ORDER BY w.principal, min(w.t)""")
     quiet: dict[str, int] = {}
     for (principal, net, rowids, ips, keys, names, events, writes, sensitive, first, last, families, ua_new,
-         novel_days, days, sensitive_names) in rows:
+         novel_days, days, sensitive_names, near) in rows:
         roaming = novel_days >= ROAMING_MIN_NOVEL_DAYS and novel_days >= ROAMING_SHARE * (days - 1)
         if roaming and not ua_new:
             quiet[principal] = quiet.get(principal, 0) + 1
             continue
+        severity = Severity.LOW if near else _activity_severity(writes, sensitive)
         result.detections.append(detection(
-            "aws-new-source-ip", _activity_severity(writes, sensitive), rowids, subject=principal,
+            "aws-new-source-ip", severity, rowids, subject=principal,
             details={
                 "principal": principal, "network": net, "source_ips": _listed(ips), "access_keys": _listed(keys),
                 "events": events, "writes": writes, "sensitive_calls": _listed(sensitive_names),
                 "event_names": _listed(names), "user_agent_families": _listed(families),
                 "new_user_agent_family": bool(ua_new), "roaming_principal": roaming,
+                "in_a_known_wider_network": bool(near),
                 "first_seen": iso(first), "last_seen": iso(last),
             },
             recommendation=_RECOMMEND.format(subject=principal),
         ))
-    result.notes.extend(
-        f"{principal} meets new networks on most days (CI runners, functions, fleets): {count} new network(s) in "
-        "the window not reported because its user agent families are the usual ones"
-        for principal, count in sorted(quiet.items())
-    )
+    if quiet:
+        named = ", ".join(f"{p} ({n})" for p, n in sorted(quiet.items())[:MAX_NOTES])
+        more = f" and {len(quiet) - MAX_NOTES} more" if len(quiet) > MAX_NOTES else ""
+        result.notes.append(
+            f"{sum(quiet.values())} new network(s) of {len(quiet)} principal(s) that meet new networks on most "
+            f"days (CI runners, functions, fleets) not reported, their user agent families being the usual ones: "
+            f"{named}{more}")
     return result
 
 
