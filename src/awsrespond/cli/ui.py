@@ -51,10 +51,10 @@ class Ui:
             self.err.print(*parts)
 
     def warn(self, message: Text | str) -> None:
-        self.err.print(Text("warning: ", style="yellow"), message if isinstance(message, Text) else safe(message))
+        self.err.print(Text("warning:", style="yellow"), message if isinstance(message, Text) else safe(message))
 
     def error(self, message: str) -> None:
-        self.err.print(Text("error: ", style="bold red"), safe(message))
+        self.err.print(Text("error:", style="bold red"), safe(message))
 
     def target(self, identity: CallerIdentity, endpoint: str | None = None) -> None:
         line = Text("Target account ", style="bold")
