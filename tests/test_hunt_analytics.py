@@ -256,6 +256,7 @@ def test_new_user_agent_family_but_not_a_new_version(seed: int) -> None:
     [found] = loaded.by_rule("aws-new-user-agent")
     assert found.severity == Severity.MEDIUM and found.details["sensitive_calls"] == ["GetSecretValue"]
     assert loaded.event_ids(found.rowids) == {r["eventID"] for r in new_client}
+    assert set(found.details["user_agents"]) == {r["userAgent"] for r in new_client}
 
 
 @pytest.mark.parametrize("seed", SEEDS)
@@ -974,3 +975,27 @@ def test_instance_role_without_history_needs_two_public_networks(seed: int) -> N
     loaded = analyse([*own, *stolen], since=None, only=["aws-instance-credentials-outside"])
     [found] = loaded.result.detections
     assert found.severity == Severity.HIGH and len(found.details["outside_networks"]) == 2
+
+
+def test_a_window_too_big_to_copy_gives_the_same_detections(monkeypatch: pytest.MonkeyPatch) -> None:
+    account = routine(9)
+    rng = account.rng
+    victim = account.developers[0]
+    ip = ip_in(public_net(rng, avoid=[victim.home, victim.office]), rng)
+    attack = [call(victim.who, name, account.since + timedelta(hours=3, minutes=i), ip, user_agent(rng, "boto3"),
+                   account.region) for i, name in enumerate(["ListUsers", "CreateUser", "CreateAccessKey"])]
+    records = [*account.records, *attack]
+
+    def summary(loaded: Any) -> list[tuple[str, str, tuple[int, ...]]]:
+        return sorted((d.rule, str(d.severity), d.rowids) for d in loaded.result.detections)
+
+    copied = analyse(records, since=account.since)
+    kinds = {r[0] for r in copied.store.db.execute(
+        "SELECT 'table' FROM duckdb_tables() WHERE table_name = 'awsr_win' UNION "
+        "SELECT 'view' FROM duckdb_views() WHERE view_name = 'awsr_win'").fetchall()}
+    monkeypatch.setattr("awsrespond.hunt.analytics.prepare.MATERIALISED_WINDOW", 0)
+    viewed = analyse(records, since=account.since)
+    kinds |= {r[0] for r in viewed.store.db.execute(
+        "SELECT 'view' FROM duckdb_views() WHERE view_name = 'awsr_win'").fetchall()}
+    assert kinds == {"table", "view"}
+    assert summary(copied) == summary(viewed) and copied.by_rule("aws-new-source-ip")

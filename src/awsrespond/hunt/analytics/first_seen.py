@@ -173,7 +173,7 @@ def new_user_agent(con: duckdb.DuckDBPyConnection, window: Window) -> AnalyticRe
         hua AS (
             SELECT DISTINCT principal, family FROM {HISTORY} WHERE principal IS NOT NULL AND family IS NOT NULL),
         usual AS (SELECT principal, list(family) AS families FROM hua GROUP BY principal)
-        SELECT w.principal, w.family, list(w.rid), list(DISTINCT w.ua), list(DISTINCT w.net), list(DISTINCT w.akey),
+        SELECT w.principal, w.family, list(w.rid), list(DISTINCT w.net), list(DISTINCT w.akey),
                count(*), count(*) FILTER (WHERE NOT w.is_read), list(DISTINCT w.name) FILTER (WHERE w.is_sensitive),
                min(w.t), max(w.t), any_value(u.families)
         FROM {WINDOW} w JOIN prof p ON p.principal = w.principal AND {known()}
@@ -181,9 +181,11 @@ def new_user_agent(con: duckdb.DuckDBPyConnection, window: Window) -> AnalyticRe
         WHERE w.family IS NOT NULL AND w.src <> 'signin.amazonaws.com'
           AND NOT EXISTS (SELECT 1 FROM hua x WHERE x.principal = w.principal AND x.family = w.family)
         GROUP BY w.principal, w.family ORDER BY w.principal, min(w.t)""")
-    for (principal, family, rowids, agents, nets, keys, events, writes, sensitive_names, first, last,
-         usual) in rows:
+    for (principal, family, rowids, nets, keys, events, writes, sensitive_names, first, last, usual) in rows:
         severity = Severity.MEDIUM if sensitive_names else Severity.LOW
+        agents = [r[0] for r in con.execute(
+            "SELECT DISTINCT userAgent FROM events WHERE rowid IN (SELECT unnest($rowids::BIGINT[])) LIMIT 5",
+            {"rowids": rowids}).fetchall()]
         result.detections.append(detection(
             "aws-new-user-agent", severity, rowids, subject=principal,
             details={

@@ -30,7 +30,7 @@ from awsrespond.timeutil import as_utc
 VIEW = "awsr_events"
 HISTORY = "awsr_hist"
 WINDOW = "awsr_win"
-MATERIALISED_WINDOW = 3_000_000
+MATERIALISED_WINDOW = 1_000_000
 """A window of up to this many events is copied once (compact: no blobs but the few read); a bigger
 one is read through the view each time, to keep memory bounded."""
 PARAMETER_EVENTS = frozenset({
@@ -123,8 +123,9 @@ def _history_sql() -> str:
 
 
 def _window_sql(since: datetime | None, until: datetime | None, kind: str) -> str:
-    """``awsr_win``: the window's events, a table when small enough to hold, else a view. Request and
-    response blobs are kept only for the calls whose parameters an analytic reads."""
+    """``awsr_win``: the window's events, a table when small enough to hold, else a view. Compact: no
+    user agent (its family is there), the ARN only where there is no principal, event ids and blobs
+    only for the calls whose parameters an analytic reads."""
     clauses = ["TRUE"]
     if since is not None:
         clauses.append(f"t >= TIMESTAMPTZ '{since.isoformat()}'")
@@ -133,7 +134,9 @@ def _window_sql(since: datetime | None, until: datetime | None, kind: str) -> st
     names = ", ".join(f"'{n}'" for n in sorted(PARAMETER_EVENTS))
     return f"""
     CREATE OR REPLACE TEMP {kind} {WINDOW} AS
-    SELECT * EXCLUDE (params, response, additional),
+    SELECT * EXCLUDE (params, response, additional, ua, arn, event_id, has_role_delivery, instance_by_name),
+           CASE WHEN principal IS NULL THEN arn END AS arn,
+           CASE WHEN name IN ({names}) THEN event_id END AS event_id,
            CASE WHEN name IN ({names}) THEN params END AS params,
            CASE WHEN name IN ({names}) THEN response END AS response,
            CASE WHEN name IN ({names}) THEN additional END AS additional
