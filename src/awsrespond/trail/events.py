@@ -117,6 +117,16 @@ def event_time(value: Any) -> datetime | None:
     return None
 
 
+def _text(value: Any) -> Any:
+    """A number or boolean where text belongs, as the JSON text DuckDB reads from the file (integers
+    past 64 bits keep every digit)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    return value
+
+
 def _kind(value: Any) -> str:
     return {dict: "an object", list: "a list", str: "a string", bool: "a boolean"}.get(type(value), "a number")
 
@@ -129,7 +139,7 @@ def normalise(record: dict[str, Any], source: str) -> tuple[dict[str, Any], list
     Identifiers that are not strings become their JSON text, as the fast path makes them.
     """
     problems: list[str] = []
-    row: dict[str, Any] = {name: record.get(name) for name in SCALARS}
+    row: dict[str, Any] = {name: _text(record.get(name)) for name in SCALARS}
     raw_time = record.get("eventTime")
     instant = event_time(raw_time)
     if raw_time is not None and instant is None:

@@ -9,6 +9,7 @@ reported with its place and the rest is read: logs from a compromised account ma
 from __future__ import annotations
 
 import json
+import re
 import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -26,6 +27,7 @@ MAX_PROBLEMS_PER_FILE = 50
 """Per-record problems named one by one in a file; past that, one line counts the rest."""
 _CHUNK = 8 << 20
 _RECORD_KEYS = ("eventName", "eventSource", "eventTime", "eventID")
+_LONG_DIGITS = re.compile(r"[0-9]{19}")
 _ISAL_ERROR = cast("type[Exception]", isal_zlib.error)  # typed as an instance in isal's stubs
 
 
@@ -147,9 +149,12 @@ def parse_trail_bytes(raw: bytes, origin: str, *, limit: int = MAX_INFLATED) -> 
     return result
 
 
-def loads(text: str | bytes) -> Any:
-    """orjson where it can (fast), the standard library where orjson refuses (NaN, huge integers,
-    lone surrogates), so that what is read does not depend on which parser ran."""
+def loads(text: str) -> Any:
+    """orjson where it can (fast), the standard library where orjson refuses (NaN, lone surrogates)
+    or would round (integers past 64 bits become floats in orjson), so that what is read does not
+    depend on which parser ran."""
+    if _LONG_DIGITS.search(text):
+        return json.loads(text)
     try:
         return orjson.loads(text)
     except orjson.JSONDecodeError:

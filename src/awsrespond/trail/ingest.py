@@ -70,6 +70,9 @@ TAG = "_awsrespond_source"
 _MARK = "awsrespond-careful-source:"
 _SOURCE_IN_ERROR = re.compile(_MARK + r"(\d+)")
 _FILE_IN_ERROR = re.compile(r'in file "([^"]+)"')
+# DuckDB's own errors; and its message about a record it cannot read can cut a UTF-8 character in two,
+# which the Python binding raises as UnicodeDecodeError instead.
+_DUCKDB_ERRORS = (duckdb.Error, UnicodeDecodeError)
 BATCH_FILES = 96
 """Files per INSERT: large enough that DuckDB's per-statement cost vanishes, small enough that the
 scratch space of a few batches stays in the tens of megabytes."""
@@ -219,13 +222,11 @@ def _fast_select() -> tuple[str, str]:
     for blob in BLOBS:
         opener = "[" if blob == "resources" else "{"
         exprs[blob] = f"CASE WHEN r.{blob} IS NULL OR starts_with(r.{blob}, '{opener}') THEN r.{blob} ELSE {refuse} END"
-    others_absent = " AND ".join(f"r.{key} IS NULL" for key in DOCUMENTED_EXTRA if key != "tlsDetails")
-    pairs = ", ".join(f"'{key}', r.{key}" for key in DOCUMENTED_EXTRA)
-    # Most records carry tlsDetails alone: built directly. json_merge_patch drops keys whose value
-    # is null, as the careful path does.
-    exprs["extra"] = (f"CASE WHEN {others_absent} THEN "
-                      f"CASE WHEN r.tlsDetails IS NULL THEN NULL ELSE json_object('tlsDetails', r.tlsDetails) END "
-                      f"ELSE json_merge_patch('{{}}', json_object({pairs})) END")
+    # The documented keys present (JSON null counts as absent, as on the careful path), joined as
+    # text: each value is already JSON text from the reader.
+    members = ", ".join(f"""CASE WHEN r.{key} IS NOT NULL THEN '"{key}":' || r.{key} END""" for key in DOCUMENTED_EXTRA)
+    present = " OR ".join(f"r.{key} IS NOT NULL" for key in DOCUMENTED_EXTRA)
+    exprs["extra"] = f"CASE WHEN {present} THEN '{{' || concat_ws(',', {members}) || '}}' END"
     exprs["source"] = f"coalesce(m.origin, {refuse})"
     select = ", ".join(f'{exprs[name]} AS "{name}"' for name in COLUMNS)
     return _spec(raw), select
@@ -358,7 +359,8 @@ class Loader:
             again = self.stage(redo, careful=True)
             self.report.problems.extend(again.problems)
             self.report.skipped += again.skipped
-            careful.append(again)
+            if again.careful_file:
+                careful.append(again)
         for chunk in careful:
             self._insert_careful(chunk)
         for chunk in [*batch, *careful]:
@@ -389,7 +391,7 @@ class Loader:
                 self.report.records += self._fast_statement(list(files), sources, left_out)
                 self.report.fast_files += sum(n not in left_out for c in files.values() for n in c.fast)
                 break
-            except duckdb.Error as exc:
+            except _DUCKDB_ERRORS as exc:
                 message = str(exc)
                 refused = _SOURCE_IN_ERROR.search(message)
                 if refused is not None and int(refused.group(1)) in sources:
@@ -422,7 +424,7 @@ class Loader:
                     WHERE NOT list_has_all(?::VARCHAR[], json_keys(json))""",
                 [files, _ALLOWED_KEYS],
             ).fetchall()
-        except duckdb.Error:
+        except _DUCKDB_ERRORS:
             return set()
         return {int(n) for (n,) in rows if n is not None}
 
@@ -439,10 +441,12 @@ class Loader:
         return int(row[0]) if row else 0
 
     def _insert_careful(self, chunk: Chunk) -> None:
-        try:
-            self.report.records += self._careful_statement(chunk.careful_file or "")
+        if not chunk.careful_file:
             return
-        except duckdb.Error as exc:
+        try:
+            self.report.records += self._careful_statement(chunk.careful_file)
+            return
+        except _DUCKDB_ERRORS as exc:
             error = str(exc).splitlines()[0]
         if len(chunk.careful) > 1:  # which source? each alone
             for source in chunk.careful:
