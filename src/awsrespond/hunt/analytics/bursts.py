@@ -15,7 +15,8 @@ from typing import Any
 import duckdb
 
 from awsrespond.findings import Severity
-from awsrespond.hunt.analytics.prepare import VIEW, WINDOW, Scope, prepared
+from awsrespond.hunt.analytics.activity import READ_SQL
+from awsrespond.hunt.analytics.prepare import WINDOW, Scope, prepared
 from awsrespond.hunt.analytics.registry import AnalyticResult, analytic, detection
 from awsrespond.hunt.detections import Window
 from awsrespond.timeutil import iso
@@ -115,10 +116,20 @@ def _history_peaks(con: duckdb.DuckDBPyConnection, scope: Scope, where: str, met
     """The largest ``metric`` each principal with such calls in its history reached in any 5 minutes."""
     if not scope.has_history or not principals:
         return {}
+    # Straight from the events of these principals' ARNs: the view would first look up every event.
     rows = scope.rows(con, f"""
-        WITH r AS (
-            SELECT t, {_CRED} AS cred, principal, name, src, src || ':' || name AS call FROM {VIEW}
-            WHERE {scope.hist()} AND principal IN (SELECT unnest($principals::VARCHAR[])) AND {where}),
+        WITH arns AS (
+            SELECT arn, principal FROM awsr_identities WHERE principal IN (SELECT unnest($principals::VARCHAR[]))),
+        r AS (
+            SELECT t, coalesce(akey, principal) AS cred, principal, name, src, src || ':' || name AS call
+            FROM (
+                SELECT e.eventTime AS t, nullif(e.userIdentity.accessKeyId, '') AS akey, a.principal,
+                       e.eventName AS name, e.eventSource AS src, e.errorCode AS err,
+                       {READ_SQL} AS is_read
+                FROM events e JOIN arns a ON a.arn = e.userIdentity.arn
+                LEFT JOIN awsr_calls k ON k.src = e.eventSource AND k.name = e.eventName
+                WHERE e.eventTime < $since)
+            WHERE {where}),
         s AS (
             SELECT principal, {metric} OVER (PARTITION BY cred ORDER BY t
                                              RANGE BETWEEN {SPAN} PRECEDING AND CURRENT ROW) AS m FROM r)
