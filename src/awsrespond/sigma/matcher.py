@@ -83,8 +83,10 @@ def scan_sql(rules: Sequence[HuntRule], table: str, where: str) -> tuple[str, in
 def _scan(
     con: duckdb.DuckDBPyConnection, rules: Sequence[HuntRule], table: str, where: str, params: Sequence[Any]
 ) -> dict[str, list[int]]:
-    sql, uses = scan_sql(rules, table, where)
     found: dict[str, list[int]] = {rule.id: [] for rule in rules}
+    if not rules:
+        return found
+    sql, uses = scan_sql(rules, table, where)
     for index, rowids in con.execute(sql, list(params) * uses).fetchall():
         found[rules[index].id] = [int(r) for r in rowids]
     return found
