@@ -683,6 +683,12 @@ def test_temporal_correlation_with_field_aliases(tmp_path: Path) -> None:
     (rule,) = ruleset.rules
     assert rule.correlation is not None and rule.correlation.type == "temporal"
     assert sorted(ids[r] for r in matches[rule.id]) == [0, 1]
+    # The window's parameters reach every base rule's branch.
+    store = store_of(records)
+    where, params = Window(since=T0 + timedelta(seconds=60)).sql()
+    assert match_rules(store.db, ruleset.rules, where=where, params=params)[rule.id] == []
+    where, params = Window(until=T0 + timedelta(seconds=200)).sql()
+    assert len(match_rules(store.db, ruleset.rules, where=where, params=params)[rule.id]) == 2
 
 
 def test_correlation_respects_the_window(tmp_path: Path) -> None:

@@ -63,7 +63,9 @@ class CorrelationPlan:
         aggregate = _AGGREGATES[SigmaCorrelationType[self.type.upper()]]
         span = f"INTERVAL {self.timespan_seconds} SECOND"
         return (
-            f'WITH _window AS (SELECT rowid AS _rid, * FROM {table} WHERE ({where}) AND "eventTime" IS NOT NULL), '
+            # Inlined into each base rule's branch: materialized, it would copy the whole window.
+            "WITH _window AS NOT MATERIALIZED "
+            f'(SELECT rowid AS _rid, * FROM {table} WHERE ({where}) AND "eventTime" IS NOT NULL), '
             f"_base AS ({' UNION ALL '.join(self.branches)}), "
             f"_windows AS (SELECT *, {aggregate} OVER ({partition}ORDER BY _t "
             f"RANGE BETWEEN CURRENT ROW AND {span} FOLLOWING) AS _aggregate FROM _base), "
