@@ -12,9 +12,10 @@ is shorter and easier to check.
 
 Semantics (the tests in ``tests/test_sigma_semantics.py`` pin each one):
 
-* strings compare case-insensitively (``lower(a) = lower(b)``, ``ILIKE``); ``*``/``?`` are
-  wildcards, and SQL's ``%``, ``_`` and ``\\`` in rule text are escaped so they match literally;
-  ``|cased`` compares case-sensitively;
+* strings compare case-insensitively (``ILIKE``, or ``lower(x) IN (...)`` for long value lists);
+  ``*``/``?`` are wildcards, and SQL's ``%``, ``_`` and ``\\`` in rule text are escaped so they match
+  literally; ``|cased`` compares case-sensitively;
+* fields are read as :mod:`awsrespond.sigma.fields` says (JSON paths, ``extra``, any-element arrays);
 * ``re`` is an unanchored RE2 search, case-sensitive unless ``|i`` or ``(?i)``; Python-only syntax
   (look-around, back references) is reported as a compile problem;
 * ``cidr``: see :mod:`awsrespond.sigma.cidr`; ``gt``/``gte``/``lt``/``lte`` and plain numbers compare
@@ -26,9 +27,12 @@ Semantics (the tests in ``tests/test_sigma_semantics.py`` pin each one):
 * keywords (values without a field) are a case-insensitive *contains* search over the text of every
   column of the event (scalars, ``userIdentity`` and the JSON columns joined by newlines).
 
-Evaluation cost matters (one pass over millions of events): DuckDB short-circuits ``AND``/``OR`` only
-when it *selects* rows (WHERE, CASE WHEN), so negation is emitted as ``CASE WHEN x THEN false ELSE
-true END`` and conjunctions put cheap column tests before JSON paths.
+Evaluation cost matters (millions of events): DuckDB short-circuits ``AND``/``OR`` only when it
+*selects* rows (WHERE, CASE WHEN), and its optimizer reorders plain conjunctions by its own guess. So a
+conjunction is emitted as nested ``CASE WHEN`` levels in the order of least expected cost (a selective
+column test first, JSON paths and regexes after, negated filters last), and negation as ``CASE WHEN x
+THEN false ELSE true END``. :func:`value_bound` gives the event names a rule can match, which the
+matcher uses to route each event to the few rules that want it.
 """
 
 from __future__ import annotations
