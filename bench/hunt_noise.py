@@ -6,6 +6,7 @@ week. Noise = events of the window covered by findings at medium or above / even
 Then tests/routine_attacks.py adds an attack (a stolen credential used from a new network with an
 ordinary SDK or CLI user agent, and ``--attack-steps`` steps rotating with the seed) to the same
 events, and the hunt runs again: every key event of every step should be covered at medium or above.
+A third run adds another credential used from another new network for reconnaissance only.
 Last, each Stratus Red Team technique in ../shared/corpus/stratus is hunted on its own, with the key
 events tests/test_hunt_corpus.py names.
 
@@ -30,7 +31,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from tests.routine_activity import write_routine_activity  # noqa: E402
-from tests.routine_attacks import inject_attack  # noqa: E402
+from tests.routine_attacks import CREDENTIALS, inject_attack  # noqa: E402
 from tests.test_hunt_corpus import STRATUS_KEY_EVENTS, medium_rowids  # noqa: E402
 from tests.test_hunt_noise import NOISE_LIMIT, measure_noise, medium_or_above  # noqa: E402
 
@@ -71,6 +72,16 @@ def one_seed(seed: int, events: int, weeks: int, steps: int, scratch: Path) -> d
           f"({attack.user_agent.split(' ')[0]}): "
           + ", ".join(f"{s['step']} {s['found']}/{s['key_events']}" for s in step_results)
           + f" -> {'found' if found_all else 'MISSED'}", flush=True)
+
+    # Then another credential used from another new network to look around only (added to the same store).
+    recon = inject_attack(dataset, scratch / f"recon-{seed}", seed=seed, steps=0,
+                          credential=CREDENTIALS[(seed + 2) % len(CREDENTIALS)])
+    third = run_hunt(HuntOptions(sources=[str(recon.root)], since=dataset.since), store=result.store)
+    covered = {e for finding in medium_or_above(third.findings) for e in finding.event_ids}
+    recon_found = sum(1 for _, event_id in recon.steps[0].key_events if event_id in covered)
+    print(f"  reconnaissance only: {recon.credential.split(' ')[0]} from {recon.source_ip} "
+          f"({recon.user_agent.split(' ')[0]}): {recon_found}/{len(recon.steps[0].key_events)} events at medium+ "
+          f"-> {'found' if recon_found else 'MISSED'}", flush=True)
     return {
         "seed": seed,
         "account": dataset.account.account_id,
@@ -83,6 +94,8 @@ def one_seed(seed: int, events: int, weeks: int, steps: int, scratch: Path) -> d
         "attack": {"credential": attack.credential.split(" ")[0], "steps": step_results, "found": found_all,
                    "attacker_events": len(attack.event_ids),
                    "attacker_events_covered": sum(1 for e in attack.event_ids if e in rules)},
+        "recon_only": {"credential": recon.credential.split(" ")[0], "events": len(recon.steps[0].key_events),
+                       "covered": recon_found, "found": recon_found > 0},
         "seconds": {"generate": round(generated, 1), "hunt": round(hunted, 1),
                     "hunt_stats": {k: v for k, v in result.stats.items() if k.endswith("_s")}},
     }
@@ -122,6 +135,7 @@ def main() -> None:
         "noise_mean": round(sum(s["noise"] for s in seeds) / len(seeds), 5),
         "seeds_under_limit": sum(1 for s in seeds if s["noise"] < NOISE_LIMIT),
         "attacks_found": sum(1 for s in seeds if s["attack"]["found"]),
+        "recon_only_found": sum(1 for s in seeds if s["recon_only"]["found"]),
         "stratus_found": sum(1 for t in techniques if t["key_events"] and t["found"] == t["key_events"]),
         "stratus_techniques": len(techniques),
         "seeds": seeds,
@@ -131,6 +145,7 @@ def main() -> None:
     print(f"noise (findings at medium+ / window events): worst {worst:.2%}, mean {summary['noise_mean']:.2%}, "
           f"{summary['seeds_under_limit']}/{len(seeds)} seeds under {NOISE_LIMIT:.0%}")
     print(f"injected attacks found at medium+ (every key event): {summary['attacks_found']}/{len(seeds)}; "
+          f"reconnaissance-only credential use found: {summary['recon_only_found']}/{len(seeds)}; "
           f"Stratus techniques: {summary['stratus_found']}/{summary['stratus_techniques']}")
     text = json.dumps(summary, indent=2)
     print(text)

@@ -101,18 +101,26 @@ class _Attacker:
 
     # -- recon, not a key step --
 
-    def recon(self) -> None:
-        self.call("sts", "GetCallerIdentity")
+    def recon(self) -> list[dict[str, Any]]:
+        """Who am I, then what is there: a few minutes of distinct reads across services."""
+        events = [self.call("sts", "GetCallerIdentity")]
         calls: list[tuple[str, str, dict[str, Any] | None]] = [
             ("iam", "ListUsers", {}), ("iam", "ListRoles", {}), ("iam", "GetAccountSummary", None),
             ("iam", "ListAttachedUserPolicies", {"userName": self.user_name or "admin"}),
+            ("iam", "ListAccessKeys", {}), ("iam", "ListGroups", {}), ("iam", "ListPolicies", {"scope": "Local"}),
+            ("iam", "GetAccountAuthorizationDetails", {}),
             ("s3", "ListBuckets", {"Host": "s3.amazonaws.com"}), ("ec2", "DescribeInstances", {"instancesSet": {}}),
-            ("ec2", "DescribeRegions", {"regionSet": {}}), ("secretsmanager", "ListSecrets", {}),
+            ("ec2", "DescribeRegions", {"regionSet": {}}), ("ec2", "DescribeSecurityGroups", {}),
+            ("ec2", "DescribeSnapshots", {"ownersSet": {"items": [{"owner": "self"}]}}),
+            ("secretsmanager", "ListSecrets", {}), ("ssm", "DescribeParameters", {}),
             ("lambda", "ListFunctions20150331", None), ("organizations", "DescribeOrganization", None),
+            ("cloudtrail", "DescribeTrails", {}), ("guardduty", "ListDetectors", {}), ("kms", "ListKeys", {}),
+            ("rds", "DescribeDBInstances", None), ("dynamodb", "ListTables", None),
         ]
-        for service, operation, request in self.rng.sample(calls, self.rng.randint(4, 9)):
-            self.call(service, operation, request)
+        for service, operation, request in self.rng.sample(calls, self.rng.randint(8, 16)):
+            events.append(self.call(service, operation, request))
         self.pause(10)
+        return events
 
     # -- steps: each returns its key events --
 
@@ -309,21 +317,28 @@ def _identity(dataset: RoutineDataset, kind: str, rng: random.Random, trail: Tra
     return f"legacy-key {user.name} {user.key}", user_identity(user), user.name
 
 
-def inject_attack(dataset: RoutineDataset, directory: Path, *, seed: int, steps: int = 4) -> InjectedAttack:
-    """Write one attack on ``dataset``'s account into ``directory`` (S3 delivery layout)."""
-    rng = random.Random(seed * 7919 + 17)
+def inject_attack(dataset: RoutineDataset, directory: Path, *, seed: int, steps: int = 4,
+                  credential: str | None = None) -> InjectedAttack:
+    """Write one attack on ``dataset``'s account into ``directory`` (S3 delivery layout).
+
+    Its first step is always the reconnaissance from the new network (``recon``); ``steps=0`` leaves
+    only that: a leaked credential used to look around. ``credential`` overrides the plan's."""
+    rng = random.Random(seed * 7919 + 17 + steps)
     account = dataset.account
     kind, names = attack_plan(seed, steps)
+    kind = credential or kind
     start = dataset.since + timedelta(days=rng.uniform(0.5, 5.5))
     trail = Trail(account)
     description, identity, user_name = _identity(dataset, kind, rng, trail, start)
+    if user_name is None and "federation-token" in names:
+        raise ValueError("a role cannot call GetFederationToken: choose other steps for instance credentials")
     handed_out = len(trail.records)
     ip = account.network(_VPS_FIRST_OCTETS).address(rng)
     agent = rng.choice((boto3(rng), aws_cli(rng, platform="os/linux#6.8.0-1012-aws md/arch#x86_64"), go(rng)))
     attacker = _Attacker(dataset, rng, trail, identity, ip, agent, start, user_name)
-    attacker.recon()
     attack = InjectedAttack(directory, description, str(identity.get("accessKeyId")), ip,
                             agent.for_call("sts", "GetCallerIdentity"), start)
+    attack.steps.append(Step("recon", tuple((str(r["eventName"]), str(r["eventID"])) for r in attacker.recon())))
     actions: dict[str, Callable[[], list[dict[str, Any]]]] = {
         "admin-user": attacker.admin_user, "role-backdoor": attacker.role_backdoor,
         "gpu-unused-region": attacker.gpu_unused_region, "stop-trail": attacker.stop_trail,

@@ -22,7 +22,7 @@ import pytest
 from awsrespond.findings import Finding, Severity
 from awsrespond.hunt.run import HuntOptions, HuntResult, run_hunt
 from tests.routine_activity import RoutineDataset, write_routine_activity
-from tests.routine_attacks import STEPS, attack_plan, inject_attack
+from tests.routine_attacks import CREDENTIALS, STEPS, attack_plan, inject_attack
 
 SEEDS = (0, 1, 2)
 EVENTS = 50_000
@@ -116,6 +116,23 @@ def test_injected_attack_is_found_at_medium_or_above(hunted: Hunted, tmp_path: P
     lines.append(f"  attacker events covered at medium+: {covered} of {len(attack.event_ids)}")
     print("\n".join(lines))
     assert not missed, "\n".join(lines)
+
+
+def test_leaked_credential_only_looking_around_is_found(hunted: Hunted, tmp_path: Path) -> None:
+    """A credential of the account used from a new network for reconnaissance only (a dozen distinct
+    reads in minutes, no change a rule would catch): the behaviour analytics must say so at medium+."""
+    dataset = hunted.dataset
+    credential = CREDENTIALS[(dataset.seed + 2) % len(CREDENTIALS)]
+    attack = inject_attack(dataset, tmp_path / "recon", seed=dataset.seed, steps=0, credential=credential)
+    result = run_hunt(HuntOptions(sources=[str(dataset.root), str(attack.root)], since=dataset.since))
+    covered = {event_id for finding in medium_or_above(result.findings) for event_id in finding.event_ids}
+    (recon,) = attack.steps
+    found = [(name, event_id in covered) for name, event_id in recon.key_events]
+    report = (f"seed {dataset.seed}: {attack.credential} from {attack.source_ip} ({attack.user_agent.split(' ')[0]}): "
+              f"{sum(ok for _, ok in found)} of {len(found)} reconnaissance events covered at medium+; "
+              f"missed: {[name for name, ok in found if not ok]}")
+    print(report)
+    assert any(ok for _, ok in found), report
 
 
 def test_attack_plans_of_the_seeds_cover_every_step() -> None:
