@@ -999,3 +999,41 @@ def test_a_window_too_big_to_copy_gives_the_same_detections(monkeypatch: pytest.
         "SELECT 'view' FROM duckdb_views() WHERE view_name = 'awsr_win'").fetchall()}
     assert kinds == {"table", "view"}
     assert summary(copied) == summary(viewed) and copied.by_rule("aws-new-source-ip")
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_without_history_networks_a_key_uses_on_several_days_are_its_own(seed: int) -> None:
+    dev = Developer.make(seed)
+    rng = dev.rng
+    office, home = public_net(rng), public_net(rng)
+    start = dev.since + timedelta(hours=8)
+    habit: list[dict[str, Any]] = []
+    for day in range(4):
+        here, there = _interleave(dev, (dev.who, office), (dev.who, home), start + timedelta(days=day), 4,
+                                  timedelta(minutes=20))
+        habit += here + there
+    loaded = analyse(habit, since=None, only=["aws-access-key-two-networks"])
+    assert not loaded.result.detections and dev.who.key in loaded.result.notes[0]
+
+    thief = dev.stranger_ip(office, home)
+    theft = [call(dev.who, "ListUsers", start + timedelta(days=1, minutes=30 + 5 * i), thief, dev.agent(), dev.region)
+             for i in range(3)]
+    loaded = analyse([*habit, *theft], since=None, only=["aws-access-key-two-networks"])
+    [found] = loaded.result.detections
+    assert {r["eventID"] for r in theft} <= loaded.event_ids(found.rowids)
+    assert [n["seen_in_history"] for n in found.details["networks"]].count(False) == 1
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_without_history_an_instance_key_at_home_on_two_networks_for_days_is_a_note(seed: int) -> None:
+    fleet = Fleet.make(seed)
+    rng = fleet.rng
+    instance = fleet.session(instance_id(rng))
+    first, second = public_net(rng), public_net(rng)
+    days = [r for day in range(3) for net in (first, second)
+            for r in fleet.calls(instance, net, fleet.since + timedelta(days=day, hours=rng.uniform(0, 5)), 3)]
+    loaded = analyse(days, since=None, only=["aws-instance-credentials-outside"])
+    assert instance.key and not loaded.result.detections
+    assert any(instance.key in note for note in loaded.result.notes)
+    one_day = analyse(days[:6], since=None, only=["aws-instance-credentials-outside"])
+    assert [d.severity for d in one_day.result.detections] == [Severity.HIGH]

@@ -16,6 +16,9 @@ from awsrespond.hunt.detections import Window
 from awsrespond.timeutil import iso
 
 SWITCH_WITHIN = "INTERVAL 1 HOUR"
+MAX_EDGES = 50
+"""Switches whose two sides a detection lists (every event from a network new to the principal is listed)."""
+ROUTINE_DAYS = 3
 SPREAD_ROLE = 3
 """An instance role whose instances called from this many public /24s before ``since`` (each
 instance its own public address) gets a new public network from every new instance."""
@@ -55,8 +58,10 @@ def access_key_two_networks(con: duckdb.DuckDBPyConnection, window: Window) -> A
     """One access key whose consecutive calls come from different public /16 networks less than an hour
     apart. A network the principal never used before ``since`` makes it high for a long-term key
     (AKIA), medium for temporary ones; without history, keys that go back and forth are medium and a
-    single move is low; both networks known: nothing. Private addresses (VPC endpoints, VPN) and AWS
-    service names do not count; instance-role keys are judged by ``aws-instance-credentials-outside``."""
+    single move is low, and a network the key used on 3 days of the window counts as known (keys
+    whose networks are all known go to a note); both networks known: nothing. Private addresses (VPC
+    endpoints, VPN) and AWS service names do not count; instance-role keys are judged by
+    ``aws-instance-credentials-outside``."""
     scope = prepared(con, window)
     result = AnalyticResult()
     rows = scope.rows(con, f"""
@@ -70,28 +75,38 @@ def access_key_two_networks(con: duckdb.DuckDBPyConnection, window: Window) -> A
             SELECT *, lag(wide) OVER w AS prev_wide, lag(t) OVER w AS prev_t, lag(rid) OVER w AS prev_rid
             FROM k WINDOW w AS (PARTITION BY akey ORDER BY t, rid)),
         switches AS (
-            SELECT akey, count(*) AS n, list(rid) || list(prev_rid) AS edges, list(wide) || list(prev_wide) AS wides
+            SELECT akey, count(*) AS n, count(DISTINCT floor(epoch(t) / 86400)) AS days,
+                   (list(rid ORDER BY t) || list(prev_rid ORDER BY t))[:{2 * MAX_EDGES}] AS edges,
+                   list_distinct(list(wide) || list(prev_wide)) AS wides
             FROM o WHERE prev_wide <> wide AND t - prev_t <= {SWITCH_WITHIN} GROUP BY akey),
+        places AS (
+            SELECT akey, principal, wide, list(rid) AS rids, list(DISTINCT ip) AS ips, count(*) AS events,
+                   min(t) AS first, max(t) AS last, list(DISTINCT name) AS names, list(DISTINCT family) AS families,
+                   count(DISTINCT floor(epoch(t) / 86400)) AS days
+            FROM k WHERE akey IN (SELECT akey FROM switches) GROUP BY akey, principal, wide),
         seen AS (SELECT DISTINCT principal, wide FROM {HISTORY} WHERE principal IS NOT NULL AND wide IS NOT NULL),
         history AS (SELECT DISTINCT principal FROM {HISTORY} WHERE principal IS NOT NULL)
-        SELECT k.akey, k.principal, k.wide, s.n, s.edges, s.wides, h.principal IS NOT NULL AS has_history,
-               any_value(seen.wide) IS NOT NULL AS known, list(k.rid), list(DISTINCT k.ip), count(*), min(k.t),
-               max(k.t), list(DISTINCT k.name), list(DISTINCT k.family)
-        FROM k JOIN switches s ON s.akey = k.akey
-        LEFT JOIN seen ON seen.principal = k.principal AND seen.wide = k.wide
-        LEFT JOIN history h ON h.principal = k.principal
-        GROUP BY k.akey, k.principal, k.wide, s.n, s.edges, s.wides, has_history
-        ORDER BY k.akey, min(k.t)""")
+        SELECT p.akey, p.principal, p.wide, s.n, s.edges, s.wides, h.principal IS NOT NULL, seen.wide IS NOT NULL,
+               p.rids, p.ips, p.events, p.first, p.last, p.names, p.families, p.days
+        FROM places p JOIN switches s ON s.akey = p.akey
+        LEFT JOIN seen ON seen.principal = p.principal AND seen.wide = p.wide
+        LEFT JOIN history h ON h.principal = p.principal
+        ORDER BY p.akey, p.first""")
     keys: dict[str, list[Any]] = {}
     for row in rows:
         keys.setdefault(str(row[0]), []).append(row)
+    quiet: list[str] = []
     for key, key_rows in keys.items():
         principal = key_rows[0][1]
         switches, edges, wides, has_history = key_rows[0][3:7]
         involved = set(wides)
-        places = [_Place(str(r[2]), False, bool(r[7]), *r[8:]) for r in key_rows]
+        # Without history to ask, a network the key used on several days of the window is one of its own.
+        places = [_Place(str(r[2]), False, bool(r[7]) or (not has_history and r[15] >= ROUTINE_DAYS), *r[8:15])
+                  for r in key_rows]
         strangers = [p for p in places if p.network in involved and not p.known]
-        if has_history and not strangers:
+        if not strangers:
+            if not has_history:
+                quiet.append(key)
             continue
         if has_history:
             severity = Severity.HIGH if key.startswith("AKIA") else Severity.MEDIUM
@@ -107,6 +122,11 @@ def access_key_two_networks(con: duckdb.DuckDBPyConnection, window: Window) -> A
             recommendation=(f"{key} is in use in two places at once: if one of them is not its owner, deactivate "
                             "the key (or revoke the session) and look at what the other place did."),
         ))
+    if quiet:
+        result.notes.append(
+            f"{len(quiet)} access key(s) of principals without history switch between networks each used on "
+            f"{ROUTINE_DAYS} days or more of the window (a habit, not reported): {', '.join(sorted(quiet)[:10])}"
+            + (f" and {len(quiet) - 10} more" if len(quiet) > 10 else ""))
     return result
 
 
@@ -148,7 +168,7 @@ def instance_credentials_outside(con: duckdb.DuckDBPyConnection, window: Window)
         SELECT i.akey, i.principal, i.session_name, i.net, bool_or(i.internal), any_value(rn.net) IS NOT NULL,
                list(i.rid), list(DISTINCT i.ip), count(*), min(i.t), max(i.t), list(DISTINCT i.name),
                list(DISTINCT i.family), any_value(r.principal) IS NOT NULL, any_value(x.session_name) IS NOT NULL,
-               coalesce(any_value(r.public_nets), 0)
+               coalesce(any_value(r.public_nets), 0), count(DISTINCT floor(epoch(i.t) / 86400))
         FROM i LEFT JOIN role_nets rn ON rn.principal = i.principal AND rn.net = i.net
         LEFT JOIN roles r ON r.principal = i.principal
         LEFT JOIN instances x ON x.session_name = i.session_name
@@ -156,6 +176,7 @@ def instance_credentials_outside(con: duckdb.DuckDBPyConnection, window: Window)
     keys: dict[str, list[Any]] = {}
     for row in rows:
         keys.setdefault(str(row[0]), []).append(row)
+    habits: list[str] = []
     for key, key_rows in keys.items():
         role, instance = key_rows[0][1], key_rows[0][2]
         role_history, instance_history = bool(key_rows[0][13]), bool(key_rows[0][14])
@@ -165,6 +186,11 @@ def instance_credentials_outside(con: duckdb.DuckDBPyConnection, window: Window)
         public = [p for p in places if not p.internal]
         new_public = [p for p in public if not p.known]
         new_internal = [p for p in places if p.internal and not p.known]
+        if not role_history and all(r[16] >= ROUTINE_DAYS for r in key_rows if not r[4]):
+            # Instance credentials rotate within hours; a key at home on the same networks for days is
+            # how this (history-less) role lives, not a theft.
+            habits.append(key)
+            continue
         if len(places) >= 2 and new_public and (role_history or len(public) >= 2):
             two_egresses = len(public) >= 2
             severity = Severity.HIGH if two_egresses or not spread else Severity.LOW
@@ -189,4 +215,9 @@ def instance_credentials_outside(con: duckdb.DuckDBPyConnection, window: Window)
     if not scope.has_history:
         result.notes.append("no --since: instance-role credentials are judged only on keys seen from two public "
                             "networks")
+    if habits:
+        result.notes.append(
+            f"{len(habits)} instance-role key(s) of roles without history used from the same networks on "
+            f"{ROUTINE_DAYS} days or more (a habit, not reported): {', '.join(sorted(habits)[:10])}"
+            + (f" and {len(habits) - 10} more" if len(habits) > 10 else ""))
     return result
