@@ -1013,7 +1013,7 @@ def test_without_history_networks_a_key_uses_on_several_days_are_its_own(seed: i
                                   timedelta(minutes=20))
         habit += here + there
     loaded = analyse(habit, since=None, only=["aws-access-key-two-networks"])
-    assert not loaded.result.detections and dev.who.key in loaded.result.notes[0]
+    assert dev.who.key and not loaded.result.detections and dev.who.key in loaded.result.notes[0]
 
     thief = dev.stranger_ip(office, home)
     theft = [call(dev.who, "ListUsers", start + timedelta(days=1, minutes=30 + 5 * i), thief, dev.agent(), dev.region)
