@@ -8,7 +8,8 @@ each detection's details rather than judged on their own.
 Noise control, measured on the routine-activity generator of the tests:
 
 - Networks are compared as /24 (IPv4) or /48 (IPv6): a new address from the same provider block is
-  not new.
+  not new; a new /24 inside a /16 the principal used is low (ISPs move home users between /24s);
+  new private networks (a VPC endpoint seen from a new subnet or task) are not judged.
 - A *roaming* principal (one that met a new network on many of its history days: CI runners, Lambda
   functions, autoscaled fleets behind changing addresses) gets no new-network alarm unless the new
   network also brings a new user agent family.
