@@ -308,10 +308,20 @@ def _identity(dataset: RoutineDataset, kind: str, rng: random.Random, trail: Tra
     if kind == "instance-credentials":
         apps = [a for a in dataset.apps if not a.ecs] or dataset.apps
         app = rng.choice(apps)
-        session = rng.choice(app.workloads).session
+        workload = rng.choice([w for w in app.workloads if w.start <= when < w.end] or app.workloads)
+        session = workload.session
         credential = new_credential(account, when - timedelta(minutes=rng.uniform(5, 50)), hours=6)
         service_assume_role(trail, credential.created, app.service, app.role, session, credential, account.home)
         identity = role_identity(app.role, session, credential, ec2_role_delivery=not app.ecs)
+        # The workload keeps using the credentials the attacker copied: its own calls, from its own addresses.
+        t = credential.created + timedelta(seconds=rng.uniform(5, 60))
+        while t < min(credential.expires, dataset.end):
+            private = app.vpce is not None
+            trail.call(t, "ssm", "GetParameters", account.home, identity,
+                       workload.private_ip if private else rng.choice(account.nat_ips[account.home]),
+                       app.agent.for_call("ssm", "GetParameters"), {"names": app.parameters, "withDecryption": True},
+                       vpce=app.vpce)
+            t += timedelta(minutes=app.parameter_minutes)
         return f"instance-credentials {app.role.name}/{session} {credential.key}", identity, None
     user = dataset.legacy.user
     return f"legacy-key {user.name} {user.key}", user_identity(user), user.name
