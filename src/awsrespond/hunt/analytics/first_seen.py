@@ -43,6 +43,8 @@ ROAMING_SHARE = 0.4
 MAX_LISTED = 25
 MAX_NOTES = 20
 REGION_SWEEP = 5
+RECON_DISTINCT_CALLS = 8
+"""Distinct calls from a new network with a new client family that make reading a reconnaissance."""
 """New regions the account never worked in, read by one principal: a sweep across regions."""
 
 _RECOMMEND = ("Confirm with the owner of {subject} that this activity is theirs; if not, deactivate its keys, "
@@ -134,6 +136,9 @@ def new_source_ip(con: duckdb.DuckDBPyConnection, window: Window) -> AnalyticRes
             quiet[principal] = quiet.get(principal, 0) + 1
             continue
         severity = Severity.LOW if near else _activity_severity(writes, sensitive)
+        if not near and ua_new and severity is Severity.LOW and len(names or []) >= RECON_DISTINCT_CALLS:
+            # A new network, a client it never used and a sweep of distinct reads: a leaked key looking around.
+            severity = Severity.MEDIUM
         result.detections.append(detection(
             "aws-new-source-ip", severity, rowids, subject=principal,
             details={
