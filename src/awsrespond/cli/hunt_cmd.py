@@ -27,7 +27,7 @@ def exit_code(result: HuntResult, strict: bool) -> int:
 def hunt(
     sources: Annotated[
         list[str] | None,
-        typer.Argument(metavar="[SOURCE]...",
+        typer.Argument(metavar="SOURCE",
                        help="CloudTrail files or folders (any saved shape, gzipped or not), s3://bucket/prefix, "
                             "or 'lookup' for the LookupEvents API. None: the account's trail bucket, "
                             "else LookupEvents."),
