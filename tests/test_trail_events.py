@@ -281,3 +281,12 @@ def test_a_key_outside_the_documented_ones_is_kept_in_extra(tmp_path: Path) -> N
     assert report.fast_files == 1 and report.records == 4 and not report.problems
     extra = store.db.execute("SELECT extra FROM events WHERE eventID = 'ev-00004'").fetchone()
     assert extra is not None and json.loads(extra[0])["futureField"] == {"level": 3}
+
+
+def test_without_the_key_check_an_undocumented_key_is_dropped_but_the_record_kept(tmp_path: Path) -> None:
+    path = delivery_file(tmp_path / "novel.json.gz", [event(7, futureField="kept?")])
+    store = EventStore()
+    report = ingest.Loader(store, check_keys=False).run([ingest.Source(str(path), path=str(path))])
+    assert report.fast_files == 1 and store.count() == 1
+    assert store.db.execute("SELECT extra->>'futureField', (extra->'tlsDetails') IS NOT NULL FROM events").fetchone() \
+        == (None, True)
