@@ -17,7 +17,7 @@ from moto import mock_aws
 
 from awsrespond.aws.clients import ClientFactory
 from awsrespond.case.workspace import Case
-from awsrespond.trail import events as events_module
+from awsrespond.trail import ingest as ingest_module
 from awsrespond.trail.events import EventStore
 from awsrespond.trail.lookup import DELIVERY_LAG, LookupSource
 from awsrespond.trail.s3 import S3Location, S3TrailSource
@@ -79,9 +79,9 @@ def test_the_store_is_private_and_survives_reopening(case: Case, logs: Path) -> 
 def test_a_second_run_reads_no_file(case: Case, logs: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     first = load_files(open_case_store(case), [logs])
     assert (first.read, first.skipped, first.report.records) == (3, 0, 7)
-    reads: list[Path] = []
-    real = events_module.read_trail_file
-    monkeypatch.setattr(events_module, "read_trail_file", lambda p: reads.append(p) or real(p))
+    reads: list[object] = []
+    real = ingest_module._read
+    monkeypatch.setattr(ingest_module, "_read", lambda source: reads.append(source) or real(source))
     store = open_case_store(case)
     second = load_files(store, [logs])
     assert (second.read, second.skipped, second.report.files, reads) == (0, 3, 0, [])

@@ -2,4 +2,6 @@
 
 from awsrespond.cli import main
 
-main()
+# The guard matters: hunt's reader starts worker processes with "spawn", which import this module.
+if __name__ == "__main__":
+    main()

@@ -123,7 +123,7 @@ def _load(store: EventStore, plan: SourcePlan, options: HuntOptions, window: Win
     if plan.files:
         say(f"reading {len(plan.files)} local path(s)")
         loaded = load_files(store, plan.files)
-        _merge(total, loaded.report)
+        total.merge(loaded.report)
         if loaded.skipped:
             notes.append(f"{loaded.skipped} file(s) were already in the case's store and were not read again")
     for location in plan.s3:
@@ -133,7 +133,7 @@ def _load(store: EventStore, plan: SourcePlan, options: HuntOptions, window: Win
         listing = source.find_objects(history_from, window.until)
         errors.extend(str(problem) for problem in listing.problems)
         say(f"reading {len(listing.keys)} object(s) from {location.url(location.prefix)}")
-        _merge(total, load_s3(store, source, listing.keys).report)
+        total.merge(load_s3(store, source, listing.keys).report)
     if plan.lookup:
         if factory is None:
             raise UsageError("LookupEvents needs AWS credentials")
@@ -144,21 +144,13 @@ def _load(store: EventStore, plan: SourcePlan, options: HuntOptions, window: Win
                                                      + (" (done)" if done else "")),
         )
         say(f"reading LookupEvents in {len(plan.lookup_regions)} region(s), 2 requests/s each")
-        _merge(total, load_lookup(store, lookup).report)
+        total.merge(load_lookup(store, lookup).report)
         notes.extend(lookup.notes)
         errors.extend(_gap_text(gap) for gap in lookup.gaps if gap.partial)
     notes.extend(plan.notes)
     errors.extend(_gap_text(gap) for gap in plan.gaps if gap.partial)
     errors.extend(str(problem) for problem in total.problems)
     return total
-
-
-def _merge(total: LoadReport, part: LoadReport) -> None:
-    total.files += part.files
-    total.records += part.records
-    total.duplicates += part.duplicates
-    total.without_id_or_time += part.without_id_or_time
-    total.problems.extend(part.problems)
 
 
 def _account_of_files(paths: Sequence[Path]) -> str | None:
