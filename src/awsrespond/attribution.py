@@ -15,7 +15,7 @@ from typing import Any
 
 from awsrespond.case.workspace import Case
 from awsrespond.findings import Classification, Finding, Severity, sort_key
-from awsrespond.hunt.hunt_findings import CHANGED, CREATED, USED, credential_ref
+from awsrespond.hunt.hunt_findings import CHANGED, CREATED, USED, used_refs
 from awsrespond.hunt.session_model import AttackerSession, Origin
 
 Key = tuple[str, str, str]
@@ -37,11 +37,8 @@ def attribution_index(sessions: Sequence[AttackerSession]) -> dict[Key, tuple[Cl
             if credential.origin is not Origin.PRE_EXISTING:
                 continue
             facts = {"session": session.id, "used_as": credential.credential}
-            ref = credential_ref(credential.credential, credential.principal)
-            index[(ref.type, ref.id, ref.region)] = (Classification.ATTACKER_USED, facts)
-            if credential.principal and ":user/" in credential.principal:
-                owner = credential_ref("principal:" + credential.principal, credential.principal)
-                index[(owner.type, owner.id, owner.region)] = (Classification.ATTACKER_USED, facts)
+            for ref in used_refs(credential):
+                index[(ref.type, ref.id, ref.region)] = (Classification.ATTACKER_USED, facts)
         # Created wins over used: a user the attacker made and then used is still theirs to delete.
         for resource in session.created:
             index[(resource.type, resource.id, resource.region)] = (Classification.ATTACKER_CREATED, {

@@ -18,7 +18,7 @@ import duckdb
 
 from awsrespond.findings import Classification, Finding, ResourceRef, Severity, finding_id
 from awsrespond.hunt.detections import Detection
-from awsrespond.hunt.session_model import AttackerSession, Origin, SessionResource
+from awsrespond.hunt.session_model import AttackerSession, Origin, SessionCredential, SessionResource
 from awsrespond.hunt.sessions import ACTOR_SQL
 
 GLOBAL = "global"
@@ -71,6 +71,14 @@ def credential_ref(credential: str, principal: str | None) -> ResourceRef:
         role = resource.split("/")[1]
         return ResourceRef(type="AWS::IAM::Role", id=role, region=GLOBAL, arn=arn)
     return ResourceRef(type="AWS::IAM::Principal", id=arn, region=GLOBAL, arn=arn)
+
+
+def used_refs(credential: SessionCredential) -> list[ResourceRef]:
+    """What a credential the attacker used stands for: itself, and the IAM user owning an access key."""
+    ref = credential_ref(credential.credential, credential.principal)
+    if ref.type != "AWS::IAM::AccessKey" or not credential.principal or ":user/" not in credential.principal:
+        return [ref]
+    return [ref, credential_ref("principal:" + credential.principal, credential.principal)]
 
 
 def _membership(sessions: Sequence[AttackerSession]) -> dict[str, tuple[AttackerSession, Origin]]:
@@ -163,15 +171,11 @@ def session_findings(sessions: Sequence[AttackerSession]) -> list[Finding]:
         for credential in session.credentials:
             if credential.origin is not Origin.PRE_EXISTING:
                 continue
-            ref = credential_ref(credential.credential, credential.principal)
             mine = [e.event_id for e in session.timeline if e.credential == credential.credential and e.event_id]
-            findings.append(_finding(USED, ref, session, mine, credential.events, USED.severity,
-                                     Classification.ATTACKER_USED, {"credential": credential.credential}))
-            if ref.type == "AWS::IAM::AccessKey" and credential.principal and ":user/" in credential.principal:
-                owner = credential_ref("principal:" + credential.principal, credential.principal)
-                findings.append(_finding(USED, owner, session, mine, credential.events, USED.severity,
-                                         Classification.ATTACKER_USED,
-                                         {"credential": credential.credential, "through": "its access key"}))
+            for number, ref in enumerate(used_refs(credential)):
+                facts = {"credential": credential.credential, **({"through": "its access key"} if number else {})}
+                findings.append(_finding(USED, ref, session, mine, credential.events, USED.severity,
+                                         Classification.ATTACKER_USED, facts))
         for resource in session.created:
             findings.append(_resource_finding(CREATED, resource, session, Classification.ATTACKER_CREATED))
         for resource in session.changed:
