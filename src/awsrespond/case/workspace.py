@@ -248,3 +248,25 @@ class Case:
         if not path.exists():
             return None
         return json.loads(path.read_text())
+
+    def write_secret(self, name: str, value: dict[str, Any]) -> str:
+        """Write a new credential to ``secrets/NAME`` (0600, fsynced, never overwritten).
+
+        Only containment and recovery create secrets; nothing else reads this directory.
+        """
+        if "/" in name or name.startswith("."):
+            raise UsageError(f"bad secret name {name!r}")
+        directory = self.root / "secrets"
+        directory.mkdir(mode=0o700, exist_ok=True)
+        path = directory / name
+        if path.exists():
+            raise UsageError(f"{path} exists: a secret is never overwritten")
+        write_private(path, _json_bytes(value))
+        return f"secrets/{name}"
+
+    def read_secret(self, name: str) -> dict[str, Any] | None:
+        path = self.root / "secrets" / name
+        if not path.exists():
+            return None
+        value: dict[str, Any] = json.loads(path.read_text())
+        return value

@@ -1,0 +1,1 @@
+"""From the case's findings to a reviewed containment plan."""

@@ -1,0 +1,1 @@
+"""Recipe modules; importing this package registers every recipe."""
