@@ -9,6 +9,7 @@ only *how*: what to look at (``observe``), what to keep as evidence (``capture``
 
 from __future__ import annotations
 
+import importlib
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -129,8 +130,7 @@ def register(cls: ActionT) -> ActionT:
 
 def registry() -> dict[str, type[Action]]:
     """Every registered action, importing the action modules first."""
-    from awsrespond.contain import actions  # noqa: F401  (imports register the classes)
-
+    importlib.import_module("awsrespond.contain.actions")  # importing the package registers the classes
     return dict(_REGISTRY)
 
 
@@ -153,10 +153,7 @@ def differences(state: Mapping[str, Any], wanted: Mapping[str, Any]) -> dict[str
     diff: dict[str, dict[str, Any]] = {}
     for key, value in wanted.items():
         have = state.get(key)
-        if isinstance(value, dict) and set(value) == {"$in"}:
-            ok = have in value["$in"]
-        else:
-            ok = have == value
+        ok = have in value["$in"] if isinstance(value, dict) and set(value) == {"$in"} else have == value
         if not ok:
             diff[key] = {"expected": value, "found": have}
     return diff

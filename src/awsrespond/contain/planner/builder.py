@@ -7,6 +7,7 @@ steps through the ``PlanBuilder``. Recipes never call a mutating API.
 
 from __future__ import annotations
 
+import importlib
 import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -162,6 +163,5 @@ def recipe(*resource_types: str) -> Callable[[Recipe], Recipe]:
 
 
 def recipes() -> dict[str, Recipe]:
-    from awsrespond.contain.planner import recipes as _modules  # noqa: F401  (imports register them)
-
+    importlib.import_module("awsrespond.contain.planner.recipes")  # importing the package registers them
     return dict(_RECIPES)
