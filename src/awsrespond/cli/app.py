@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from awsrespond.cli import emulator_cmd, hunt_cmd, triage_cmd
+from awsrespond.cli import contain_cmd, emulator_cmd, hunt_cmd, triage_cmd
 from awsrespond.cli.ui import Ui
 from awsrespond.errors import AwsRespondError
 
@@ -27,6 +27,7 @@ app.command("triage")(triage_cmd.triage)
 app.command("hunt")(hunt_cmd.hunt)
 app.command("baseline")(triage_cmd.baseline)
 app.command("policy")(triage_cmd.policy)
+app.add_typer(contain_cmd.contain, name="contain")
 app.command("emulator")(emulator_cmd.emulator)
 app.command("demo")(emulator_cmd.demo)
 
