@@ -104,12 +104,12 @@ class Executor:
 
     def _run_phase(self, steps: list[Step], plan_ids: set[str]) -> None:
         pending = {s.id: s for s in steps}
-        in_phase = set(pending)
         running: dict[Future[None], str] = {}
         with ThreadPoolExecutor(max_workers=max(1, self.options.workers), thread_name_prefix="contain") as pool:
             while pending or running:
+                unfinished = set(pending) | set(running.values())
                 for step_id, step in list(pending.items()):
-                    verdict = self._dependencies(step, plan_ids, in_phase)
+                    verdict = self._dependencies(step, plan_ids, unfinished)
                     if verdict == "wait":
                         continue
                     del pending[step_id]
@@ -129,9 +129,11 @@ class Executor:
                     running.pop(future)
                     future.result()
 
-    def _dependencies(self, step: Step, plan_ids: set[str], in_phase: set[str]) -> str:
-        """"" when ready, "wait" while a dependency runs, else why the step is skipped."""
+    def _dependencies(self, step: Step, plan_ids: set[str], unfinished: set[str]) -> str:
+        """"" when ready, "wait" while a dependency is pending or running, else why the step is skipped."""
         for dep in step.after:
+            if dep in unfinished:
+                return "wait"
             if dep not in plan_ids:
                 if dep in self.options.dropped:
                     return f"depends on step {dep}, which was dropped from the plan"
@@ -140,8 +142,6 @@ class Executor:
             status = record.status if record else StepStatus.PENDING
             if status in FINISHED_OK:
                 continue
-            if dep in in_phase and status in (StepStatus.PENDING, StepStatus.IN_FLIGHT):
-                return "wait"
             if status in (StepStatus.PENDING, StepStatus.IN_FLIGHT):
                 return f"depends on step {dep}, which has not run"
             return f"depends on step {dep}, which is {status.value}"
