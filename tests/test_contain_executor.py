@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import random
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -124,10 +124,10 @@ def test_intent_is_durable_before_the_call(ctx: ActionContext) -> None:
     seen: list[bool] = []
     original = FlipAction.apply
 
-    def spying(self: FlipAction, c: ActionContext, step: Step) -> dict[str, Any]:
+    def spying(self: FlipAction, ctx: ActionContext, step: Step) -> dict[str, Any]:
         lines = [json.loads(x) for x in journal_path.read_text().splitlines()]
         seen.append(any(x["event"] == "intent" and x["step"] == step.id for x in lines))
-        return original(self, c, step)
+        return original(self, ctx, step)
 
     FlipAction.apply = spying  # type: ignore[method-assign]
     try:
@@ -234,10 +234,13 @@ def test_plan_edits_other_than_dropping_steps_are_refused(ctx: ActionContext, tm
     report = executor.run()
     status = {r.step.id: r for r in report.steps}
     assert status["s003"].status is StepStatus.SKIPPED and "dropped" in status["s003"].message
-    for mutate in (lambda d: d["steps"][0]["target"].update(id="other"),
-                   lambda d: d["steps"][0].update(params={"after": "zzz"}),
-                   lambda d: d.update(account_id="999999999999"),
-                   lambda d: d["compromised"].update(access_keys=[])):
+    mutations: list[Callable[[dict[str, Any]], None]] = [
+        lambda d: d["steps"][0]["target"].update(id="other"),
+        lambda d: d["steps"][0].update(params={"after": "zzz"}),
+        lambda d: d.update(account_id="999999999999"),
+        lambda d: d["compromised"].update(access_keys=[]),
+    ]
+    for mutate in mutations:
         edited = json.loads(path.read_text())
         mutate(edited)
         path.write_text(json.dumps(edited))
