@@ -13,6 +13,7 @@ from awsrespond.attribution import refresh_case_findings
 from awsrespond.aws.clients import ClientFactory
 from awsrespond.aws.identity import CallerIdentity
 from awsrespond.aws.regions import plan_regions
+from awsrespond.case.own_artefacts import drop_own, read_ids
 from awsrespond.case.workspace import Case
 from awsrespond.coverage import CoverageGap, GapKind
 from awsrespond.detect.baseline import Baseline
@@ -151,7 +152,11 @@ def run_triage(
         baseline=options.baseline,
         known_accounts=options.known_accounts,
     )
+    findings, own = drop_own(findings, result.inventory, read_ids(case))
     notes = list(plan.notes)
+    if own:
+        notes.append(f"{own} findings on awsrespond's own artefacts (evidence snapshots, replacement keys) "
+                     "are not reported")
     if options.since is None and options.baseline is None:
         notes.append(
             "no --since or --baseline: nothing can be judged new, so only risk-based findings are shown; "

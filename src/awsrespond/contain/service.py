@@ -10,6 +10,7 @@ from typing import Any
 
 from awsrespond.aws.clients import ClientFactory
 from awsrespond.aws.identity import CallerIdentity
+from awsrespond.case.own_artefacts import add_ids, read_ids
 from awsrespond.case.workspace import Case, write_private
 from awsrespond.contain.actions.base import ActionContext
 from awsrespond.contain.documents import ApplyDocument, StepOutcome, UndoDocument, UndoOutcome
@@ -21,7 +22,6 @@ from awsrespond.contain.safety import caller_key, check_account, check_not_attac
 from awsrespond.contain.undo import select_steps, undo_steps
 from awsrespond.errors import UsageError
 
-ARTEFACTS = "contain/artefacts.json"
 # What the tool creates that a later triage must not call suspicious (DESIGN.md 3.9).
 _OWN_ID = re.compile(r"\b(?:AKIA|ASIA)[A-Z0-9]{16}\b|\bsnap-[0-9a-f]{8,17}\b")
 _CREATING_ACTIONS = ("iam.create-replacement-access-key", "ec2.snapshot-volume")
@@ -32,17 +32,15 @@ def journal_of(case: Case) -> Journal:
 
 
 def own_artefacts(case: Case) -> list[str]:
-    document = case.read_json(ARTEFACTS)
-    return sorted(document.get("ids", [])) if isinstance(document, dict) else []
+    return read_ids(case)
 
 
 def _record_artefacts(case: Case, report: ApplyReport) -> list[str]:
-    found = set(own_artefacts(case))
+    found: set[str] = set()
     for outcome in report.steps:
         if outcome.step.action in _CREATING_ACTIONS and outcome.result:
             found.update(_OWN_ID.findall(json.dumps(outcome.result)))
-    write_private(case.root / ARTEFACTS, (json.dumps({"ids": sorted(found)}, indent=2) + "\n").encode())
-    return sorted(found)
+    return add_ids(case, found)
 
 
 def load_for_case(plan_path: Path, case: Case) -> LoadedPlan:

@@ -13,6 +13,8 @@ from typing import Any
 from pydantic import BaseModel
 
 from awsrespond.case.workspace import CaseManifest, EvidenceIndex, FindingsFile
+from awsrespond.contain.documents import ApplyDocument, JournalRecord, UndoDocument
+from awsrespond.contain.model import Plan
 from awsrespond.findings import Finding
 from awsrespond.hunt.run import HuntDocument
 from awsrespond.triage import TriageDocument
@@ -24,6 +26,10 @@ MODELS: dict[str, type[BaseModel]] = {
     "hunt": HuntDocument,
     "case": CaseManifest,
     "evidence-index": EvidenceIndex,
+    "plan": Plan,
+    "journal-record": JournalRecord,
+    "contain-apply": ApplyDocument,
+    "contain-undo": UndoDocument,
 }
 
 
