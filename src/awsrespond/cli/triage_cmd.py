@@ -20,7 +20,7 @@ from awsrespond.detect.baseline import baseline_from_inventory, dump_baseline, l
 from awsrespond.inventory import collectors as _collectors  # noqa: F401
 from awsrespond.inventory.base import registry
 from awsrespond.inventory.sweep import sweep
-from awsrespond.policies import readonly_policy_document
+from awsrespond.policies import contain_policy_document, readonly_policy_document
 from awsrespond.timeutil import iso, now_utc, parse_instant
 from awsrespond.triage import TriageOptions, TriageResult, run_triage
 
@@ -137,7 +137,9 @@ def baseline(
     return EXIT_OK
 
 
-def policy() -> int:
-    """Print the least-privilege IAM policy that triage needs (read-only: Describe/List/Get only)."""
-    Ui().json(json.dumps(readonly_policy_document(), indent=2))
+def policy(
+    contain: Annotated[bool, typer.Option("--contain", help="The policy containment (apply and undo) needs.")] = False,
+) -> int:
+    """Print the least-privilege IAM policy triage and hunt need (read-only), or containment's (--contain)."""
+    Ui().json(json.dumps(contain_policy_document() if contain else readonly_policy_document(), indent=2))
     return EXIT_OK

@@ -54,3 +54,22 @@ def shipped_readonly_policy() -> dict[str, Any]:
     text = resources.files("awsrespond.policies").joinpath("readonly-policy.json").read_text(encoding="utf-8")
     document: dict[str, Any] = json.loads(text)
     return document
+
+
+def contain_actions() -> list[str]:
+    """Every IAM action containment may call (apply and undo), from the action classes' declarations."""
+    from awsrespond.contain.actions.base import registry as action_registry  # noqa: PLC0415  (heavy, rarely needed)
+
+    actions = set(BASE_READ_ACTIONS)
+    for cls in action_registry().values():
+        actions.update(cls.permissions)
+        actions.update(cls.undo_permissions)
+    return sorted(actions)
+
+
+def contain_policy_document() -> dict[str, Any]:
+    """What ``contain apply`` / ``undo`` may need. Each plan step lists its own subset."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [{"Sid": "AwsrespondContain", "Effect": "Allow", "Action": contain_actions(), "Resource": "*"}],
+    }
