@@ -19,7 +19,7 @@ from moto import mock_aws
 
 from awsrespond.aws.clients import ClientFactory
 from awsrespond.contain.actions.base import ActionContext, get_action, matches
-from awsrespond.contain.actions.logs import TRAIL_DIR
+from awsrespond.contain.actions.logs import TRAIL_DIR, local_trail_path
 from awsrespond.contain.model import Phase, Step, Target
 from awsrespond.contain.planner.builder import PlanBuilder, PlanContext, Subject, Treatment, recipes
 from awsrespond.contain.planner.recipes.logs import plan_preserve
@@ -483,3 +483,15 @@ def test_observe_says_copied_only_after_a_copy(aws: None, tmp_path: Path) -> Non
     time.sleep(1.1)  # S3 times have one-second resolution
     bucket.put(_log_key(bucket.folder, home, now_utc(), rng), _body(rng), wanted=False)
     assert matches(impl.observe(ctx, step), step.post)
+
+
+@pytest.mark.parametrize("key", ["AWSLogs/1/CloudTrail/r/2026/11/20/../../../../../../../x.json.gz",
+                                 "/AWSLogs/x.json.gz", "AWSLogs//x.json.gz", "AWSLogs/./x.json.gz"])
+def test_a_key_that_would_leave_the_case_is_not_a_path(key: str) -> None:
+    assert local_trail_path("trail-logs-1", key) is None
+
+
+def test_a_delivery_key_maps_under_its_bucket() -> None:
+    key = f"AWSLogs/{ACCOUNT}/CloudTrail/eu-west-1/2026/11/20/{ACCOUNT}_CloudTrail_eu-west-1_x.json.gz"
+    assert local_trail_path("trail-logs-1", key) == TRAIL_DIR / "trail-logs-1" / key
+    assert local_trail_path("..", key) is None
