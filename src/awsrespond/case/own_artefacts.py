@@ -4,6 +4,7 @@ policies). A later triage must not report them as suspicious (DESIGN.md 3.9)."""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -13,6 +14,18 @@ from awsrespond.findings import Finding
 ARTEFACTS = "contain/artefacts.json"
 TAG_CASE = "awsrespond:case"
 OWN_POLICY_PREFIXES = ("AWSRespondQuarantine", "AWSRespondRevokeSessions")
+
+
+# Ids of what the tool creates, as they appear in an action's result (never a secret: ids only).
+_OWN_ID = re.compile(r"\b(?:AKIA|ASIA)[A-Z0-9]{16}\b|\bsnap-[0-9a-f]{8,17}\b|\b[0-9a-f]{32}\b")
+CREATING_ACTIONS = frozenset({"iam.create-replacement-access-key", "ec2.snapshot-volume", "guardduty.create-detector"})
+
+
+def ids_in_result(action: str, result: Mapping[str, Any]) -> list[str]:
+    """The ids a creating action's result names (replacement key, evidence snapshot, detector)."""
+    if action not in CREATING_ACTIONS:
+        return []
+    return sorted(set(_OWN_ID.findall(json.dumps(result, default=str))))
 
 
 def read_ids(case: Case) -> list[str]:

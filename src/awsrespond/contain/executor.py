@@ -9,6 +9,7 @@ looking before anything is repeated.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
@@ -19,6 +20,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from awsrespond.aws.errors import ErrorKind, classify_error, describe_error, error_code
 from awsrespond.aws.identity import CallerIdentity
+from awsrespond.case.own_artefacts import ids_in_result
 from awsrespond.contain.actions.base import Action, ActionContext, ActionError, differences, get_action, matches
 from awsrespond.contain.journal import Event, Journal, StepRecord, StepStatus
 from awsrespond.contain.model import Phase, Plan, Step
@@ -81,6 +83,7 @@ class Executor:
         self.options = options
         self.progress = progress
         self.records: dict[str, StepRecord] = {}
+        self._lock = threading.Lock()
 
     # -- the run ---------------------------------------------------------------------------------
     def run(self) -> ApplyReport:
@@ -220,6 +223,10 @@ class Executor:
         self.journal.write(self.plan.plan_id, event, step.id, result=result)
         record = self.records.setdefault(step.id, StepRecord())
         record.status, record.result = StepStatus.DONE, dict(result)
+        made = ids_in_result(step.action, result)
+        if made:  # the re-check later in this run must not call the tool's own artefacts new
+            with self._lock:
+                self.ctx.extra["own_artefacts"] = sorted(set(self.ctx.extra.get("own_artefacts", [])) | set(made))
 
     def _verify(self, step: Step, impl: Action, result: dict[str, Any]) -> None:
         attempts = max(1, self.ctx.verify_attempts)

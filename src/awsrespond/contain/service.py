@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import json
-import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from awsrespond.aws.clients import ClientFactory
 from awsrespond.aws.identity import CallerIdentity
-from awsrespond.case.own_artefacts import add_ids, read_ids
+from awsrespond.case.own_artefacts import add_ids, ids_in_result, read_ids
 from awsrespond.case.workspace import Case, write_private
 from awsrespond.contain.actions.base import ActionContext
 from awsrespond.contain.documents import ApplyDocument, StepOutcome, UndoDocument, UndoOutcome
@@ -21,10 +19,6 @@ from awsrespond.contain.planio import JOURNAL, LoadedPlan, case_plan_path, load_
 from awsrespond.contain.safety import caller_key, check_account, check_not_attacker, check_size
 from awsrespond.contain.undo import select_steps, undo_steps
 from awsrespond.errors import UsageError
-
-# What the tool creates that a later triage must not call suspicious (DESIGN.md 3.9).
-_OWN_ID = re.compile(r"\b(?:AKIA|ASIA)[A-Z0-9]{16}\b|\bsnap-[0-9a-f]{8,17}\b")
-_CREATING_ACTIONS = ("iam.create-replacement-access-key", "ec2.snapshot-volume")
 
 
 def journal_of(case: Case) -> Journal:
@@ -38,8 +32,7 @@ def own_artefacts(case: Case) -> list[str]:
 def _record_artefacts(case: Case, report: ApplyReport) -> list[str]:
     found: set[str] = set()
     for outcome in report.steps:
-        if outcome.step.action in _CREATING_ACTIONS and outcome.result:
-            found.update(_OWN_ID.findall(json.dumps(outcome.result)))
+        found.update(ids_in_result(outcome.step.action, outcome.result))
     return add_ids(case, found)
 
 
