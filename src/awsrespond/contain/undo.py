@@ -62,6 +62,18 @@ def undo_steps(ctx: ActionContext, journal: Journal, steps: list[Step]) -> list[
     for step in steps:
         impl = get_action(step.action)
         result = results[step.id].result
+        try:
+            changed = differences(impl.observe(ctx, step), step.post)
+        except (ClientError, BotoCoreError) as exc:
+            changed = {"observe": {"expected": "readable", "found": describe_error(exc)}}
+        if changed:
+            # Something (a later step, a person) changed the target since: undoing blindly could
+            # undo their change too. Say so and leave it.
+            message = ("not undone: the target is no longer as this step left it ("
+                       + "; ".join(f"{k}: {v['found']!r}" for k, v in changed.items()) + ")")
+            journal.write(plan.plan_id, Event.UNDO_FAILED, step.id, message=message)
+            reports.append(UndoReport(step, False, message))
+            continue
         journal.write(plan.plan_id, Event.UNDO_INTENT, step.id, action=step.action)
         try:
             undo_result = impl.undo(ctx, step, result)
