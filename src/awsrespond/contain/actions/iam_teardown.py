@@ -14,6 +14,7 @@ import json
 from typing import Any
 
 from botocore.exceptions import ClientError
+from botocore.parsers import ResponseParserError
 
 from awsrespond.contain.actions.base import Action, ActionContext, ActionError, register
 from awsrespond.contain.model import Step
@@ -66,11 +67,13 @@ def document_digest(document: Any) -> str:
 def service_credentials(client: Any, user: str) -> list[str] | None:
     """Ids of the user's service-specific credentials; None where the endpoint does not implement the call.
 
-    moto raises NotImplementedError for ListServiceSpecificCredentials; real IAM always answers.
+    moto raises NotImplementedError for ListServiceSpecificCredentials in-process and answers HTML 500
+    as a server (botocore cannot parse it); real IAM always answers. Unknown stays None in the plan, and
+    DeleteUser reports IAM's DeleteConflict if such a credential exists after all.
     """
     try:
         creds = client.list_service_specific_credentials(UserName=user).get("ServiceSpecificCredentials", [])
-    except NotImplementedError:
+    except (NotImplementedError, ResponseParserError):
         return None
     except ClientError as exc:
         if code(exc) == "NoSuchEntity":
