@@ -14,10 +14,16 @@ import typer
 
 from awsrespond.aws.identity import whoami
 from awsrespond.cli import options as opt
+from awsrespond.cli.contain_render import apply_summary, plan_table
 from awsrespond.cli.hunt_render import attribution_summary, hunt_summary
 from awsrespond.cli.render import triage_summary
 from awsrespond.cli.triage_cmd import execute_triage
 from awsrespond.cli.ui import Ui, safe
+from awsrespond.contain.executor import ApplyOptions
+from awsrespond.contain.planio import load_plan, write_plan
+from awsrespond.contain.planner.plan import PlanOptions, build_plan
+from awsrespond.contain.safety import DEFAULT_MAX_STEPS
+from awsrespond.contain.service import apply_plan
 from awsrespond.emulator import (
     DEFAULT_SCENARIO,
     EmulatorServer,
@@ -107,5 +113,24 @@ def demo(
         hunt_summary(ui, hunted, str(opened.root))
         stored = opened.findings()
         attribution_summary(ui, stored.findings if stored else [])
+        ui.info(safe("Step 3 - contain: a plan from the case's findings, then apply it (the demo confirms "
+                     f"for you, as --confirm {identity.account_id} would)"))
+        # The emulator has no CloudTrail LookupEvents; the trail bucket's copy is the preserved log.
+        plan = build_plan(opened, factory, identity, PlanOptions(exclude=["logs.save-lookup-events"]))
+        path = write_plan(opened, plan)
+        plan_table(ui, plan, str(path))
+        applied = apply_plan(
+            opened, factory, identity, load_plan(path, opened), confirm=identity.account_id, ask=None,
+            max_steps=max(DEFAULT_MAX_STEPS, len(plan.steps)), options=ApplyOptions(), verify_delay=0.0,
+            progress=lambda step, status, message: ui.info(safe(f"  {step.id} {step.action} "
+                                                                f"{step.target.label()}: {status.value}")),
+        )
+        apply_summary(ui, applied)
+        ui.info(safe("Step 4 - triage again: what is left of the attacker"))
+        after, _ = execute_triage(ui, factory, identity, opened.root, TriageOptions(since=seeded.incident_start))
+        attacker = {(a.type, a.id) for a in seeded.attacker_artefacts}
+        left = sorted({f"{f.resource.type} {f.resource.id}" for f in after.findings
+                       if (f.resource.type, f.resource.id) in attacker})
+        ui.out.print(safe("Attacker artefacts still reported by triage: " + (", ".join(left) if left else "none")))
     ui.out.print(safe(f"Demo finished. The case is in {opened.root}"))
-    return 0
+    return 0 if applied.ok and not left else 1
