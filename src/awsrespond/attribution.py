@@ -20,6 +20,7 @@ from awsrespond.hunt.session_model import AttackerSession, Origin
 
 Key = tuple[str, str, str]
 _SESSION_RESOURCE_RULES = frozenset({CREATED.id, CHANGED.id, USED.id})
+_GONE_STATES = frozenset({"terminated", "shutting-down"})
 
 
 def _key(finding: Finding) -> Key:
@@ -88,6 +89,8 @@ def attribute(
             continue
         classification, facts = verdict
         floor = Severity.CRITICAL if classification is Classification.ATTACKER_USED else Severity.HIGH
+        if finding.details.get("state") in _GONE_STATES:
+            floor = finding.severity  # the attacker's, but terminated: history, not a live threat
         result.append(finding.model_copy(update={
             "classification": classification,
             "severity": Severity.max(finding.severity, floor),

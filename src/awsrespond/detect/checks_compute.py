@@ -24,6 +24,9 @@ def instances(ctx: JudgeContext) -> None:
         ctx.mark_suspect(inst)
         severity = raise_to(Severity.MEDIUM, accelerated or large or unusual, Severity.HIGH)
         severity = raise_to(severity, accelerated and unusual, Severity.CRITICAL)
+        gone = data.get("state") in ("terminated", "shutting-down")
+        if gone:  # still part of the story (and the cost), no longer a running threat
+            severity = Severity.LOW
         profile = data.get("instance_profile_arn")
         ctx.emit(
             "ec2-instance-new", inst, severity=severity,
@@ -31,6 +34,7 @@ def instances(ctx: JudgeContext) -> None:
                 "instance_type", "state", "launch_time", "key_name", "public_ip", "instance_profile_arn",
                 "security_group_ids", "spot_request_id", "image_id", "termination_protection", "tags")},
             reasons=[
+                "terminated: no longer running" if gone else "",
                 f"GPU/accelerated type {itype} (cryptomining, model abuse)" if accelerated else "",
                 f"unusually large type {itype}" if large else "",
                 _region_reason(ctx, inst),
