@@ -85,8 +85,12 @@ class UnshareSnapshot(_Unshare):
     describe_op = "describe_snapshot_attribute"
 
     def _modify(self, ctx: ActionContext, step: Step, verb: str, items: list[dict[str, str]]) -> None:
+        # The OperationType form: AWS takes both, the emulator only this one.
+        groups = [i["Group"] for i in items if "Group" in i]
+        users = [i["UserId"] for i in items if "UserId" in i]
         ctx.client("ec2", step.target.region).modify_snapshot_attribute(
-            SnapshotId=step.target.id, Attribute=self.attribute, CreateVolumePermission={verb: items})
+            SnapshotId=step.target.id, Attribute=self.attribute, OperationType=verb.lower(),
+            **({"GroupNames": groups} if groups else {}), **({"UserIds": users} if users else {}))
 
 
 @register
