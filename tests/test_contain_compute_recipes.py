@@ -187,7 +187,7 @@ def test_auto_scaling_group_scaled_to_zero_before_its_instances_are_terminated(t
 
 
 @pytest.mark.parametrize("seed", [6])
-def test_network_artefacts_sharing_lambda_and_own_artefacts(tmp_path: Path, seed: int) -> None:
+def test_network_artefacts_sharing_and_own_artefacts(tmp_path: Path, seed: int) -> None:
     rng = random.Random(seed)
     region = rng.choice(REGIONS)
     ec2: Any = boto3.client("ec2", region)
