@@ -156,7 +156,8 @@ def test_replacement_key_secret_goes_only_to_secrets(aws: None, tmp_path: Path, 
     check_permissions(factory, step)
 
     new = result["access_key_id"]
-    assert set(result) == {"user", "access_key_id", "secret_file", "replaces"}
+    assert set(result) == {"user", "access_key_id", "secret_file"}
+    assert old not in json.dumps(result)  # the case would list it as the tool's own key
     assert {k["AccessKeyId"] for k in iam().list_access_keys(UserName=user)["AccessKeyMetadata"]} == {old, new}
     path = ctx.case.root / result["secret_file"]
     assert path.parent.name == "secrets"
@@ -350,8 +351,11 @@ def test_revoke_sessions_denies_tokens_issued_before_apply(aws: None, tmp_path: 
     [statement] = doc["Statement"]
     assert statement["Effect"] == "Deny" and statement["Action"] == "*" and statement["Resource"] == "*"
     assert statement["Condition"] == {"DateLessThan": {"aws:TokenIssueTime": stamp}}
+    reconciled = get_action(step.action).reconcile(ctx, step)  # a crash after the call: found, not repeated
+    assert reconciled is not None and reconciled["token_issued_before"] == stamp
     undo_step(ctx, step, result)
     assert inline(kind, principal, policy) is None
+    assert get_action(step.action).reconcile(ctx, step) is None
 
 
 def test_revoke_from_an_earlier_plan_is_renewed_and_restored_on_undo(aws: None, tmp_path: Path,
@@ -594,10 +598,23 @@ def test_protected_roles_are_refused(aws: None, rng: random.Random) -> None:
         assert not builder.steps and builder.not_planned
 
 
-def test_never_touch_user_gets_no_key_step(aws: None, rng: random.Random) -> None:
-    user, [key] = user_with_keys(rng, 1)
-    builder = plan(plan_context([subject(rng, KEY, key, Treatment.REMOVE)], never_touch=[user]))
-    assert not builder.steps and "never-touch" in builder.not_planned[0].reason
+@pytest.mark.parametrize("by_arn", [False, True])
+def test_never_touch_user_gets_no_key_or_password_step(aws: None, rng: random.Random, by_arn: bool) -> None:
+    user = name(rng)
+    iam().create_user(UserName=user, Path=f"/{name(rng, 'p')}/")
+    key = iam().create_access_key(UserName=user)["AccessKey"]["AccessKeyId"]
+    iam().create_login_profile(UserName=user, Password="Break-Glass-1!")
+    entry = iam().get_user(UserName=user)["User"]["Arn"] if by_arn else user
+    subjects = [subject(rng, KEY, key, Treatment.REMOVE),
+                subject(rng, "AWS::IAM::LoginProfile", user, Treatment.REMOVE),
+                subject(rng, USER, user, Treatment.REMOVE)]
+    pctx = plan_context(subjects, never_touch=[entry])
+    builder = PlanBuilder()
+    recipes()[KEY](pctx, builder, subjects[0])
+    recipes()["AWS::IAM::LoginProfile"](pctx, builder, subjects[1])
+    assert cut_user(pctx, builder, subjects[2]) == []
+    assert not builder.steps and len(builder.not_planned) == 3
+    assert all("never-touch" in n.reason for n in builder.not_planned)
 
 
 @pytest.mark.parametrize("treatment", list(Treatment))

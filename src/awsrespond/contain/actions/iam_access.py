@@ -206,8 +206,9 @@ class CreateReplacementAccessKey(Action):
             "UserName": user, "AccessKeyId": key["AccessKeyId"], "SecretAccessKey": key["SecretAccessKey"],
             "CreateDate": str(key.get("CreateDate", "")), "replaces": step.params.get("replaces"),
         })
-        return {"user": user, "access_key_id": key["AccessKeyId"], "secret_file": path,
-                "replaces": step.params.get("replaces")}
+        # The old key id stays out of the result: the case lists every key id in a creating step's result as
+        # the tool's own artefact, and the replaced key is the attacker's evidence, not ours.
+        return {"user": user, "access_key_id": key["AccessKeyId"], "secret_file": path}
 
     def reconcile(self, ctx: ActionContext, step: Step) -> dict[str, Any] | None:
         """Find the key an interrupted run made: keep it if its secret was saved, delete it if not."""
@@ -226,7 +227,7 @@ class CreateReplacementAccessKey(Action):
                 continue
             if key_id == made:
                 found = {"user": user, "access_key_id": key_id, "secret_file": secret_path,
-                         "replaces": step.params.get("replaces"), "reconciled": "key and secret found"}
+                         "reconciled": "key and secret found"}
                 continue
             if not _created_since(key.get("CreateDate"), ctx.plan.created):
                 continue  # older than the plan: not ours, and the limit check in apply will say so
@@ -235,7 +236,9 @@ class CreateReplacementAccessKey(Action):
         return found
 
     def undo(self, ctx: ActionContext, step: Step, result: Mapping[str, Any]) -> dict[str, Any]:
-        key_id = str(result["access_key_id"])
+        key_id = result.get("access_key_id") or self._secret_key_id(ctx, step)
+        if not isinstance(key_id, str):
+            raise ActionError(f"step {step.id}: no record of the key it created; nothing to delete")
         try:
             _iam(ctx).delete_access_key(UserName=step.target.id, AccessKeyId=key_id)
         except ClientError as exc:
@@ -513,6 +516,14 @@ class RevokeSessions(_InlinePolicyAction):
         self._put(ctx, step, revoke_document(instant))
         return {"principal": step.target.id, "type": step.target.type, "policy_name": self.policy_name(ctx, step),
                 "token_issued_before": instant, "previous_document": previous}
+
+    def reconcile(self, ctx: ActionContext, step: Step) -> dict[str, Any] | None:
+        instant = self._issued_before(self._get(ctx, step))
+        if instant is None or instant < _iso(ctx.plan.created):
+            return None
+        # What the earlier document was is lost with the crash: undo then deletes the policy.
+        return {"principal": step.target.id, "type": step.target.type, "policy_name": self.policy_name(ctx, step),
+                "token_issued_before": instant, "previous_document": None, "reconciled": "policy found"}
 
     def undo(self, ctx: ActionContext, step: Step, result: Mapping[str, Any]) -> dict[str, Any]:
         previous = result.get("previous_document")

@@ -172,6 +172,16 @@ def _user(pctx: PlanContext, name: str) -> dict[str, Any] | None:
         raise
 
 
+def _user_arn(pctx: PlanContext, name: str) -> str | None:
+    """The user's ARN (its path matters for never-touch entries given as ARNs): inventory, else GetUser."""
+    for item in pctx.inventory(USER):
+        if item.get("id") == name and isinstance(item.get("arn"), str):
+            return str(item["arn"])
+    live = _user(pctx, name)
+    arn = (live or {}).get("Arn")
+    return arn if isinstance(arn, str) else None
+
+
 def _role(pctx: PlanContext, name: str) -> dict[str, Any] | None:
     try:
         role: dict[str, Any] = _iam(pctx).get_role(RoleName=name)["Role"]
@@ -282,7 +292,7 @@ def access_key_recipe(pctx: PlanContext, builder: PlanBuilder, subject: Subject)
     if user is None or key is None:
         builder.skip(subject, f"access key {key_id}: already gone")
         return
-    reason = untouchable(pctx, "user", user)
+    reason = untouchable(pctx, "user", user, _user_arn(pctx, user))
     if reason and not reason.endswith(CLEAN_CREDENTIALS):
         builder.skip(subject, reason)
         return
@@ -342,7 +352,7 @@ def _plan_replacement(pctx: PlanContext, builder: PlanBuilder, subject: Subject,
 @recipe("AWS::IAM::LoginProfile")
 def login_profile_recipe(pctx: PlanContext, builder: PlanBuilder, subject: Subject) -> None:
     user = subject.target.id
-    reason = untouchable(pctx, "user", user)
+    reason = untouchable(pctx, "user", user, _user_arn(pctx, user))
     if reason and not reason.endswith(CLEAN_CREDENTIALS):
         builder.skip(subject, reason)
         return
