@@ -4,7 +4,6 @@ policies). A later triage must not report them as suspicious (DESIGN.md 3.9)."""
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -16,16 +15,19 @@ TAG_CASE = "awsrespond:case"
 OWN_POLICY_PREFIXES = ("AWSRespondQuarantine", "AWSRespondRevokeSessions")
 
 
-# Ids of what the tool creates, as they appear in an action's result (never a secret: ids only).
-_OWN_ID = re.compile(r"\b(?:AKIA|ASIA)[A-Z0-9]{16}\b|\bsnap-[0-9a-f]{8,17}\b|\b[0-9a-f]{32}\b")
-CREATING_ACTIONS = frozenset({"iam.create-replacement-access-key", "ec2.snapshot-volume", "guardduty.create-detector"})
+# Which key of a creating action's result names what it made (never a secret: ids only).
+CREATED_ID_KEYS = {
+    "iam.create-replacement-access-key": "access_key_id",
+    "ec2.snapshot-volume": "snapshot",
+    "guardduty.create-detector": "detector_id",
+}
 
 
 def ids_in_result(action: str, result: Mapping[str, Any]) -> list[str]:
-    """The ids a creating action's result names (replacement key, evidence snapshot, detector)."""
-    if action not in CREATING_ACTIONS:
-        return []
-    return sorted(set(_OWN_ID.findall(json.dumps(result, default=str))))
+    """The id a creating action's result names (replacement key, evidence snapshot, detector)."""
+    key = CREATED_ID_KEYS.get(action)
+    value = result.get(key) if key else None
+    return [value] if isinstance(value, str) and value else []
 
 
 def read_ids(case: Case) -> list[str]:
