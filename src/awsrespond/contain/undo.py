@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from awsrespond.aws.errors import describe_error
+from awsrespond.aws.errors import describe_error, error_code
 from awsrespond.contain.actions.base import ActionContext, ActionError, differences, get_action
 from awsrespond.contain.journal import Event, Journal, StepStatus
 from awsrespond.contain.model import Step
@@ -55,6 +55,10 @@ def select_steps(ctx: ActionContext, journal: Journal, step_ids: list[str], all_
     return sorted(steps, key=lambda s: order.index(s.id) if s.id in order else -1, reverse=True)
 
 
+def _gone(code: str) -> bool:
+    return code == "NoSuchEntity" or "NotFound" in code
+
+
 def undo_steps(ctx: ActionContext, journal: Journal, steps: list[Step]) -> list[UndoReport]:
     plan = ctx.plan
     results = journal.state(plan.plan_id)
@@ -79,6 +83,8 @@ def undo_steps(ctx: ActionContext, journal: Journal, steps: list[Step]) -> list[
             undo_result = impl.undo(ctx, step, result)
         except (ClientError, BotoCoreError, ActionError) as exc:
             message = describe_error(exc) if not isinstance(exc, ActionError) else str(exc)
+            if isinstance(exc, ClientError) and _gone(error_code(exc)):
+                message = f"not undone: the target no longer exists (a later step or a person removed it): {message}"
             journal.write(plan.plan_id, Event.UNDO_FAILED, step.id, message=message)
             reports.append(UndoReport(step, False, message))
             continue
