@@ -34,6 +34,7 @@ from awsrespond.emulator import (
     seed,
 )
 from awsrespond.errors import UsageError
+from awsrespond.findings import Severity
 from awsrespond.hunt.run import HuntOptions, run_hunt
 from awsrespond.timeutil import iso
 from awsrespond.triage import TriageOptions
@@ -129,8 +130,12 @@ def demo(
         ui.info(safe("Step 4 - triage again: what is left of the attacker"))
         after, _ = execute_triage(ui, factory, identity, opened.root, TriageOptions(since=seeded.incident_start))
         attacker = {(a.type, a.id) for a in seeded.attacker_artefacts}
-        left = sorted({f"{f.resource.type} {f.resource.id}" for f in after.findings
-                       if (f.resource.type, f.resource.id) in attacker})
-        ui.out.print(safe("Attacker artefacts still reported by triage: " + (", ".join(left) if left else "none")))
+        theirs = [f for f in after.findings if (f.resource.type, f.resource.id) in attacker]
+        left = sorted({f"{f.resource.type} {f.resource.id}" for f in theirs if f.severity.at_least(Severity.MEDIUM)})
+        history = sorted({f.resource.id for f in theirs if not f.severity.at_least(Severity.MEDIUM)})
+        ui.out.print(safe("Attacker artefacts triage still reports at medium or above: "
+                          + (", ".join(left) if left else "none")))
+        if history:
+            ui.out.print(safe(f"Listed at low, as history: {len(history)} terminated instances ({', '.join(history)})"))
     ui.out.print(safe(f"Demo finished. The case is in {opened.root}"))
     return 0 if applied.ok and not left else 1

@@ -275,7 +275,9 @@ class EmulatorServer:
             if not self._log_requests:
                 werkzeug_log = logging.getLogger("werkzeug")
                 if werkzeug_log.level == logging.NOTSET:
-                    werkzeug_log.setLevel(logging.WARNING)
+                    # moto answers an API it does not implement with HTTP 500 and werkzeug logs the
+                    # traceback; the client already gets (and reports) the error.
+                    werkzeug_log.setLevel(logging.CRITICAL)
             server = ThreadedMotoServer(ip_address=EMULATOR_HOST, port=self._requested_port, verbose=False)
             server.start()
             host, port = server.get_host_and_port()

@@ -25,7 +25,12 @@ def case_event_reader(case: Case) -> Callable[[Sequence[str]], list[dict[str, An
         ids = sorted({i for i in event_ids if i})
         if not ids:
             return []
-        con = duckdb.connect(str(path), read_only=True)
+        try:
+            con = duckdb.connect(str(path), read_only=True)
+        except duckdb.ConnectionException:
+            # This process still holds the store open read-write (hunt ran just before, as in the
+            # demo); DuckDB then only shares that same instance.
+            con = duckdb.connect(str(path))
         try:
             cursor = con.execute(
                 "SELECT eventID, eventTime, eventName, eventSource, awsRegion, recipientAccountId, "
