@@ -7,23 +7,37 @@ from rich.text import Text
 
 from awsrespond.cli.ui import Ui, safe
 from awsrespond.contain.documents import ApplyDocument, UndoDocument
-from awsrespond.contain.model import Plan
+from awsrespond.contain.model import Phase, Plan
 
 STATUS_STYLE = {"verified": "green", "done": "yellow", "failed": "bold red", "refused": "red", "skipped": "dim",
                 "pending": "dim", "in-flight": "yellow"}
 
 
+def _short(label: str) -> str:
+    """``Trail arn:aws:cloudtrail:...:trail/name (region)`` -> ``Trail name (region)``."""
+    kind, _, rest = label.partition(" ")
+    ident, sep, where = rest.partition(" (")
+    if ident.startswith("arn:"):
+        ident = ident.rsplit("/", 1)[-1] if "/" in ident else ident.rsplit(":", 1)[-1]
+    return f"{kind} {ident}{sep}{where}"
+
+
 def plan_table(ui: Ui, plan: Plan, path: str) -> None:
-    table = Table(title=f"Containment plan {plan.plan_id} for account {plan.account_id}", title_justify="left",
-                  show_lines=False, expand=False)
-    for column in ("step", "phase", "action", "target", "undo", "after", "why"):
-        table.add_column(column, overflow="fold")
-    for step in plan.steps:
-        undo = Text("reversible", style="green") if step.reversible else Text("one-way", style="yellow")
-        why = ", ".join(sorted({w.rsplit("-", 1)[0] for w in step.why})) or step.reason
-        table.add_row(safe(step.id), safe(step.phase.value), safe(step.action), safe(step.target.label()), undo,
-                      safe(",".join(step.after)), safe(why))
-    ui.out.print(table)
+    ui.out.print(Text(f"Containment plan {plan.plan_id} for account {plan.account_id}", style="bold"))
+    for phase in Phase:
+        steps = [s for s in plan.steps if s.phase is phase]
+        if not steps:
+            continue
+        ui.out.print(Text(f"{phase.order + 1}. {phase.value} ({len(steps)})", style="bold"))
+        table = Table(box=None, show_header=False, pad_edge=False, padding=(0, 1))
+        table.add_column("step", no_wrap=True)
+        table.add_column("action", no_wrap=True)
+        table.add_column("target", overflow="fold")
+        table.add_column("undo", no_wrap=True)
+        for step in steps:
+            undo = Text("reversible", style="green") if step.reversible else Text("one-way", style="yellow")
+            table.add_row(safe(step.id), safe(step.action), safe(_short(step.target.label())), undo)
+        ui.out.print(table)
     for item in plan.not_planned:
         if not item.reason.startswith(("posture", "informational")):
             ui.out.print(Text("not planned: ", style="yellow"), safe(f"{item.resource.label()}: {item.reason}"))
@@ -43,7 +57,7 @@ def apply_summary(ui: Ui, document: ApplyDocument) -> None:
         table.add_column(column, overflow="fold")
     for step in document.steps:
         status = step.status.value
-        table.add_row(safe(step.id), safe(step.action), safe(step.target.label()),
+        table.add_row(safe(step.id), safe(step.action), safe(_short(step.target.label())),
                       Text(status, style=STATUS_STYLE.get(status, "")), safe(step.message))
     ui.out.print(table)
     counts = ", ".join(f"{count} {status}" for status, count in sorted(document.counts.items()))

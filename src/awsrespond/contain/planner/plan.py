@@ -104,8 +104,21 @@ def _filter(steps: list[Step], only: list[str], exclude: list[str], builder: Pla
 
 
 def _renumber(steps: list[Step]) -> list[Step]:
-    """Phase order, then the order recipes added them; ids s001... in that order."""
-    ordered = sorted(steps, key=lambda s: (s.phase.order, int(s.id[1:])))
+    """Phase order, then an order that respects ``after`` (ties: the order recipes added them);
+    ids s001... in that order, so the plan reads the way it runs."""
+    added = {s.id: i for i, s in enumerate(steps)}
+    ordered: list[Step] = []
+    for phase in Phase:
+        in_phase = {s.id: s for s in steps if s.phase is phase}
+        waiting = {sid: {a for a in s.after if a in in_phase} for sid, s in in_phase.items()}
+        while waiting:
+            ready = [sid for sid, deps in waiting.items() if not deps]
+            # A cycle would leave nothing ready: keep the recipes' order; the executor reports it.
+            chosen = min(ready or waiting, key=added.__getitem__)
+            ordered.append(in_phase[chosen])
+            del waiting[chosen]
+            for deps in waiting.values():
+                deps.discard(chosen)
     mapping = {s.id: f"s{i:03d}" for i, s in enumerate(ordered, 1)}
     for step in ordered:
         step.id = mapping[step.id]
