@@ -49,3 +49,33 @@ def case_event_reader(case: Case) -> Callable[[Sequence[str]], list[dict[str, An
         return records
 
     return read
+
+
+TRUST_EVENTS = {"CreateRole": "assumeRolePolicyDocument", "UpdateAssumeRolePolicy": "policyDocument"}
+
+
+def previous_trust_policy(case: Case, role: str, before: Any, exclude: set[str]) -> str | None:
+    """The role's trust policy as last set before ``before`` by an event not in ``exclude`` (the
+    attacker's), from the case's store; None when the store does not reach back that far."""
+    path = case_store_path(case)
+    if not path.exists() or before is None:
+        return None
+    try:
+        con = duckdb.connect(str(path), read_only=True)
+    except duckdb.ConnectionException:
+        con = duckdb.connect(str(path))
+    try:
+        rows = con.execute(
+            "SELECT eventID, eventName, CAST(requestParameters AS VARCHAR) FROM events "
+            "WHERE eventName IN ('CreateRole', 'UpdateAssumeRolePolicy') AND errorCode IS NULL "
+            "AND json_extract_string(requestParameters, '$.roleName') = ? AND eventTime < ? "
+            "ORDER BY eventTime DESC", [role, before]).fetchall()
+    finally:
+        con.close()
+    for event_id, name, blob in rows:
+        if event_id in exclude or not blob:
+            continue
+        document = json.loads(blob).get(TRUST_EVENTS[name])
+        if isinstance(document, str) and document:
+            return document
+    return None

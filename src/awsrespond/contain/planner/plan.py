@@ -19,7 +19,7 @@ from awsrespond.case.workspace import Case
 from awsrespond.contain.actions.base import ActionError
 from awsrespond.contain.model import Compromised, NotPlanned, Phase, Plan, Step, Target
 from awsrespond.contain.planner.builder import PlanBuilder, PlanContext, Subject, Treatment, recipes
-from awsrespond.contain.planner.events import case_event_reader
+from awsrespond.contain.planner.events import case_event_reader, previous_trust_policy
 from awsrespond.contain.planner.order import CORE_ORDERING, OrderRule, apply_ordering
 from awsrespond.contain.planner.subjects import derive_subjects
 from awsrespond.errors import UsageError
@@ -126,6 +126,24 @@ def _renumber(steps: list[Step]) -> list[Step]:
     return ordered
 
 
+def _trust_history(case: Case, pctx: PlanContext) -> None:
+    """For a role whose trust policy the attacker changed, the document it had before, if the case's
+    events reach back to when it was last set (the revert then restores exactly that)."""
+    if pctx.events is None:
+        return
+    attacker_ids = {e.event_id for s in pctx.sessions for e in s.timeline if e.event_id}
+    changes = [e.event_id for s in pctx.sessions for e in s.timeline
+               if e.event_name == "UpdateAssumeRolePolicy" and e.event_id]
+    for record in pctx.events(changes):
+        role = (record.get("requestParameters") or {}).get("roleName")
+        subject = pctx.subject("AWS::IAM::Role", str(role)) if role else None
+        if subject is None or "previous_trust_policy" in subject.facts:
+            continue
+        previous = previous_trust_policy(case, str(role), record.get("eventTime"), attacker_ids)
+        if previous:
+            subject.facts["previous_trust_policy"] = previous
+
+
 def build_plan(case: Case, factory: ClientFactory, identity: CallerIdentity, options: PlanOptions) -> Plan:
     document = case.findings()
     if document is None:
@@ -144,6 +162,7 @@ def build_plan(case: Case, factory: ClientFactory, identity: CallerIdentity, opt
         options={"never_touch": options.never_touch, "lookup_regions": options.lookup_regions,
                  "suspect_as_attacker": options.suspect_as_attacker, **options.extra},
     )
+    _trust_history(case, pctx)
     builder = PlanBuilder()
     for finding in left_out:
         reason = "posture: fixed by `awsrespond harden`, not by containment" \
