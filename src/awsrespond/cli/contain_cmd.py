@@ -23,6 +23,7 @@ from awsrespond.contain.planio import write_plan
 from awsrespond.contain.planner.plan import PlanOptions, build_plan
 from awsrespond.contain.safety import DEFAULT_MAX_STEPS
 from awsrespond.contain.service import applied_plan, apply_plan, load_for_case, undo
+from awsrespond.detect.baseline import load_baseline
 
 contain = typer.Typer(
     help="Containment: plan (read-only), apply a reviewed plan, undo reversible steps.",
@@ -70,6 +71,9 @@ def plan_cmd(
                                                       help="Drop steps whose action or target matches.")] = None,
     never_touch: Annotated[list[str] | None, typer.Option(
         "--never-touch", metavar="NAME|ARN", help="Break-glass principals the plan must never change.")] = None,
+    baseline: Annotated[Path | None, typer.Option(
+        "--baseline", exists=True, dir_okay=False,
+        help="The baseline YAML; its never_touch list is added to --never-touch.")] = None,
     fmt: opt.Format = OutputFormat.TEXT,
     profile: opt.Profile = None,
     endpoint_url: opt.EndpointUrl = None,
@@ -82,7 +86,7 @@ def plan_cmd(
     ui.info(safe(f"Case {opened.root}"))
     plan = build_plan(opened, factory, identity, PlanOptions(
         suspect_as_attacker=suspect_as_attacker, only=_split(only), exclude=_split(exclude),
-        never_touch=_split(never_touch)))
+        never_touch=sorted(set(_split(never_touch)) | set(load_baseline(baseline).never_touch if baseline else []))))
     path = write_plan(opened, plan, output)
     opened.record_command("contain plan", plan=plan.plan_id, steps=len(plan.steps))
     if fmt is OutputFormat.JSON:

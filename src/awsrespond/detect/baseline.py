@@ -49,6 +49,9 @@ class Baseline(BaseModel):
     known_accounts: list[str] = Field(
         default_factory=list, description="Outside AWS account ids that may be trusted or shared with"
     )
+    never_touch: list[str] = Field(
+        default_factory=list, description="Break-glass principals (names or ARNs) containment must never change"
+    )
 
     def knows(self, resource_type: str, resource_id: str) -> bool | None:
         """True/False for tracked types; None when the baseline says nothing about the type.
@@ -115,6 +118,7 @@ def dump_baseline(baseline: Baseline) -> str:
         "# awsrespond baseline: everything listed here is yours. Remove what is not, then run\n"
         "#   awsrespond triage --baseline THIS_FILE\n"
         "# known_accounts: outside account ids you trust (partners, your other accounts).\n"
+        "# never_touch: break-glass users and roles `contain` must never change (names or ARNs).\n"
     )
     body = yaml.safe_dump(baseline.model_dump(mode="json"), sort_keys=False, allow_unicode=True)
     return header + body
