@@ -255,6 +255,7 @@ class Run:
     round: int
     seed_s: float
     steps: int
+    steps_per_phase: dict[str, int]
     plan: Command
     apply: Command
     apply_ok: bool
@@ -278,7 +279,9 @@ def one_run(args: argparse.Namespace, latency_ms: float, round_no: int, work: Pa
                                    "-o", str(plan_file), "--format", "json"], proxy_url, pids, work / "plan.out")
             if planned.exit_code not in (0, 1):
                 raise RuntimeError(f"contain plan exited {planned.exit_code}: {err[-2000:]}")
-            steps = len(json.loads(plan_file.read_bytes())["steps"])
+            planned_steps = json.loads(plan_file.read_bytes())["steps"]
+            steps = len(planned_steps)
+            per_phase = dict(Counter(str(s["phase"]) for s in planned_steps))
             applied, err = _timed(["contain", "apply", str(plan_file), "--case", str(case.root), "--confirm",
                                    identity.account_id, "--endpoint-url", proxy_url, "--max-steps", "500",
                                    "--format", "json"], proxy_url, pids, work / "apply.out")
@@ -287,7 +290,8 @@ def one_run(args: argparse.Namespace, latency_ms: float, round_no: int, work: Pa
         raise RuntimeError(f"contain apply exited {applied.exit_code} without a document: {err[-2000:]}")
     not_verified = [f"{s['id']} {s['action']} {s['status']}: {s['message'][:200]}"
                     for s in document["steps"] if s["status"] != "verified"]
-    return Run(latency_ms=latency_ms, round=round_no, seed_s=round(seed_s, 2), steps=steps, plan=planned,
+    return Run(latency_ms=latency_ms, round=round_no, seed_s=round(seed_s, 2), steps=steps,
+               steps_per_phase=per_phase, plan=planned,
                apply=applied, apply_ok=bool(document["ok"]), counts=document["counts"], not_verified=not_verified,
                phases=_phases(case), extras=info["extras"])
 
@@ -411,6 +415,7 @@ def summarise(runs: list[Run], latency_ms: float) -> dict[str, Any]:
         by_latency[f"{latency:g}ms"] = {
             "runs": len(mine),
             "steps": sorted({r.steps for r in mine}),
+            "steps_per_phase": mine[0].steps_per_phase,
             "plan_s": _median([r.plan.seconds for r in mine]),
             "apply_s": _median([r.apply.seconds for r in mine]),
             "plan_plus_apply_s": _median([r.plan.seconds + r.apply.seconds for r in mine]),
