@@ -89,15 +89,18 @@ class Executor:
     def run(self) -> ApplyReport:
         plan = self.plan
         self.records = self.journal.state(plan.plan_id)
+        ids = {s.id: s for s in plan.steps}
+        made = {i for sid, r in self.records.items() if sid in ids for i in ids_in_result(ids[sid].action, r.result)}
+        if made:  # what an earlier, interrupted run of this plan created is the tool's own too
+            self.ctx.extra["own_artefacts"] = sorted(set(self.ctx.extra.get("own_artefacts", [])) | made)
         started = [s for s, r in self.records.items() if r.status is not StepStatus.PENDING]
         if started and not self.options.resume:
             raise SafetyError(f"plan {plan.plan_id} was already applied in this case ({len(started)} steps "
                               "journaled): pass --resume to finish it, or make a new plan")
         self.journal.write(plan.plan_id, Event.RUN, caller=self.identity.arn, resume=self.options.resume,
                            steps=len(plan.steps), dropped=self.options.dropped)
-        ids = {s.id for s in plan.steps}
         for phase in Phase:
-            self._run_phase([s for s in plan.steps if s.phase is phase], ids)
+            self._run_phase([s for s in plan.steps if s.phase is phase], set(ids))
         return ApplyReport(plan=plan, steps=[self._report(s) for s in plan.steps])
 
     def _report(self, step: Step) -> StepReport:
