@@ -408,11 +408,8 @@ def test_kill_after_the_key_and_the_snapshot_were_made_leaves_no_duplicate(tmp_p
             == ["reconciled"], f"{step.id}: the snapshot the killed run made must be found, not made again"
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "resume forgets the tool's own artefacts made before the kill: apply_plan seeds ctx.extra['own_artefacts'] "
-    "only from contain/artefacts.json, written at the end of a run, and Executor.run does not add the ids in the "
-    "journaled results, so the re-check reports the replacement key as new and is not verified"))
 def test_kill_between_the_replacement_key_and_the_recheck(tmp_path: Path) -> None:
+    """The key made before the kill is the tool's own: the resumed re-check must not call it new (fixed in 566db02)."""
     with EmulatorServer() as server:
         prepared = _prepare(server, "generated", random.Random(4505).randrange(10_000), tmp_path,
                             only=["iam.deactivate-access-key", NEW_KEY, "awsrespond.recheck"])
@@ -422,7 +419,7 @@ def test_kill_between_the_replacement_key_and_the_recheck(tmp_path: Path) -> Non
         first = _start_apply(prepared.plan_file, case, server.endpoint_url, tmp_path / "first", resume=False)
         _kill_after_event(first, case, key_step.id, "result")
         if [r for r in _journal(case) if r["step"] == recheck.id]:
-            pytest.fail("the kill must come before the re-check")  # not the expected failure: Failed, not xfail
+            pytest.fail("the kill must come before the re-check")
         resumed = _start_apply(prepared.plan_file, case, server.endpoint_url, tmp_path / "resume", resume=True)
         code, document, _ = _finish(resumed, tmp_path / "resume")
     statuses = {s["id"]: (s["status"], s["message"]) for s in document["steps"]}
