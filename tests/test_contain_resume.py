@@ -20,7 +20,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -160,9 +160,8 @@ class Outcome:
     snapshots: dict[str, list[str]]  # snapshot step -> evidence snapshots of its volume
     compromised_user: str
     new_keys: list[str]  # the compromised user's keys that were not there when the plan was made
-    secrets: list[str]  # files in the case's secrets/
+    secrets: dict[str, str | None]  # files in the case's secrets/ -> the AccessKeyId each holds
     old_key_status: str
-    notes: list[str] = field(default_factory=list)
 
     def in_flight_at_kill(self) -> list[str]:
         started = {r["step"] for r in self.before if r.get("event") == "intent"}
@@ -170,7 +169,7 @@ class Outcome:
         return sorted(started - finished)
 
 
-def _observe(prepared: Prepared) -> tuple[dict[str, list[str]], list[str], str, list[str]]:
+def _observe(prepared: Prepared) -> tuple[dict[str, list[str]], list[str], str, dict[str, str | None]]:
     plan, factory = prepared.plan, prepared.factory
     snapshots: dict[str, list[str]] = {}
     for step in plan.steps:
@@ -188,7 +187,8 @@ def _observe(prepared: Prepared) -> tuple[dict[str, list[str]], list[str], str, 
     leaked = prepared.seeded.compromised_access_key_id
     old_status = ",".join(sorted(k["Status"] for k in keys if k["AccessKeyId"] == leaked))
     secrets_dir = prepared.case.root / "secrets"
-    secrets = sorted(p.name for p in secrets_dir.iterdir()) if secrets_dir.exists() else []
+    secrets = {p.name: json.loads(p.read_bytes()).get("AccessKeyId") for p in secrets_dir.iterdir()} \
+        if secrets_dir.exists() else {}
     return snapshots, new_keys, old_status, secrets
 
 
@@ -250,7 +250,8 @@ def _check_no_duplicates(outcome: Outcome) -> None:
     assert outcome.old_key_status == "Inactive", outcome.label
     key_steps = [s.id for s in outcome.plan.steps if s.action == NEW_KEY and s.target.id == outcome.compromised_user]
     key_files = [name for name in outcome.secrets if any(f"-{sid}-" in name for sid in key_steps)]
-    assert len(key_files) == 1, f"{outcome.label}: secrets for the replacement key: {outcome.secrets}"
+    assert len(key_files) == 1, f"{outcome.label}: secrets for the replacement key: {sorted(outcome.secrets)}"
+    assert outcome.secrets[key_files[0]] == outcome.new_keys[0], f"{outcome.label}: the secret is not the new key's"
 
 
 @pytest.mark.parametrize("index", range(len(RUNS)), ids=[f"{name}-{s}" for name, s in RUNS])
