@@ -93,6 +93,9 @@ class Executor:
         made = {i for sid, r in self.records.items() if sid in ids for i in ids_in_result(ids[sid].action, r.result)}
         if made:  # what an earlier, interrupted run of this plan created is the tool's own too
             self.ctx.extra["own_artefacts"] = sorted(set(self.ctx.extra.get("own_artefacts", [])) | made)
+        # When each interrupted step announced its call: reconcile only claims what appeared since.
+        self.ctx.extra["intent_at"] = {sid: r.at for sid, r in self.records.items()
+                                       if r.status is StepStatus.IN_FLIGHT and r.at}
         started = [s for s, r in self.records.items() if r.status is not StepStatus.PENDING]
         if started and not self.options.resume:
             raise SafetyError(f"plan {plan.plan_id} was already applied in this case ({len(started)} steps "

@@ -12,7 +12,7 @@ import re
 import secrets
 import string
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -20,6 +20,7 @@ from botocore.exceptions import ClientError
 from awsrespond.contain.actions.base import Action, ActionContext, ActionError, register
 from awsrespond.contain.model import Step
 from awsrespond.findings import EvidenceRef
+from awsrespond.timeutil import coerce_instant
 
 QUARANTINE_POLICY_PREFIX = "AWSRespondQuarantine"
 REVOKE_POLICY_PREFIX = "AWSRespondRevokeSessions"
@@ -229,8 +230,8 @@ class CreateReplacementAccessKey(Action):
                 found = {"user": user, "access_key_id": key_id, "secret_file": secret_path,
                          "reconciled": "key and secret found"}
                 continue
-            if not _created_since(key.get("CreateDate"), ctx.plan.created):
-                continue  # older than the plan: not ours, and the limit check in apply will say so
+            if not _created_since(key.get("CreateDate"), _intent_time(ctx, step)):
+                continue  # older than the interrupted call: not ours, and the limit check in apply will say so
             # Made by the interrupted call, but its secret was never written: useless, and it holds a slot.
             iam.delete_access_key(UserName=user, AccessKeyId=key_id)
         return found
@@ -357,6 +358,13 @@ class ResetLoginProfile(_LoginAction):
             return None
         return {"user": step.target.id, "password_reset_required": True, "reconciled": "secret file found",
                 "secret_file": f"secrets/{ctx.plan.plan_id}-{step.id}-{PASSWORD_SECRET}.json"}
+
+
+def _intent_time(ctx: ActionContext, step: Step) -> datetime:
+    """When the interrupted run announced this step's call (a minute earlier, for clock skew);
+    the plan's creation time when the journal does not say."""
+    announced = coerce_instant(ctx.extra.get("intent_at", {}).get(step.id))
+    return announced - timedelta(minutes=1) if announced else ctx.plan.created
 
 
 # -- inline deny policies ------------------------------------------------------------------------
