@@ -9,6 +9,7 @@ delivers up to about 15 minutes late, so an event can sit in the previous day's 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
@@ -22,6 +23,7 @@ from awsrespond.trail.files import FileProblem, TrailFile, parse_trail_bytes
 
 CLOUDTRAIL_DIR = "CloudTrail/"
 _MAX_DEPTH = 4  # prefix/AWSLogs/o-org/account/CloudTrail/
+_LIST_WORKERS = 16
 
 
 @dataclass(frozen=True)
@@ -99,12 +101,13 @@ class S3TrailSource:
             if not folders:
                 listing.problems.append(FileProblem(self.location.url(self.location.prefix), None,
                                                     "no AWSLogs/<account>/CloudTrail/<region>/ folder here"))
-            for folder in folders:
-                if since is None:
-                    listing.keys.extend(self._keys(folder))
-                else:
-                    for day in window_days(since, until):
-                        listing.keys.extend(self._keys(f"{folder}{day:%Y/%m/%d}/"))
+            prefixes = folders if since is None else [
+                f"{folder}{day:%Y/%m/%d}/" for folder in folders for day in window_days(since, until)]
+            # One listing per region and day: independent, so they go out together (at real-AWS
+            # latency a 30-day, 17-region window is hundreds of round trips).
+            with ThreadPoolExecutor(max_workers=max(1, min(_LIST_WORKERS, len(prefixes)))) as pool:
+                for keys in pool.map(self._keys, prefixes):
+                    listing.keys.extend(keys)
         except (ClientError, BotoCoreError) as exc:
             listing.problems.append(FileProblem(self.location.url(self.location.prefix), None,
                                                 f"s3:ListObjectsV2: {describe_error(exc)}"))
