@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
+import socket
 import sys
 import threading
 import time
@@ -71,6 +72,12 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: object) -> None:
         return  # one line per request would cost more than the work measured
+
+    def setup(self) -> None:
+        super().setup()
+        # The response goes out as headers then body: without TCP_NODELAY, Nagle holds the body until
+        # the client's delayed ACK, adding ~40 ms to every call on loopback (measured, bench/RESULTS.md).
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
     def _connection(self) -> http.client.HTTPConnection:
         if self._upstream is None:
