@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -24,20 +24,17 @@ from awsrespond.contain.planio import load_plan, write_plan
 from awsrespond.contain.planner.plan import PlanOptions, build_plan
 from awsrespond.contain.safety import DEFAULT_MAX_STEPS
 from awsrespond.contain.service import apply_plan
-from awsrespond.emulator import (
-    DEFAULT_SCENARIO,
-    EmulatorServer,
-    Scenario,
-    generate_scenario,
-    list_scenarios,
-    load_scenario,
-    seed,
-)
 from awsrespond.errors import UsageError
 from awsrespond.findings import Severity
 from awsrespond.hunt.run import HuntOptions, run_hunt
 from awsrespond.timeutil import iso
 from awsrespond.triage import TriageOptions
+
+if TYPE_CHECKING:
+    from awsrespond.emulator import Scenario
+
+# The emulator (moto and its services) takes half a second to import: only demo and emulator load it.
+DEFAULT_SCENARIO = "ci-key-cryptomining"
 
 ScenarioName = Annotated[
     str, typer.Option("--scenario", help="A shipped scenario name, or random:N for a generated one.")
@@ -46,6 +43,8 @@ Port = Annotated[int, typer.Option("--port", min=0, max=65535, help="Loopback po
 
 
 def pick_scenario(name: str) -> Scenario:
+    from awsrespond.emulator import generate_scenario, list_scenarios, load_scenario  # noqa: PLC0415
+
     if name.startswith("random:"):
         try:
             return generate_scenario(int(name.split(":", 1)[1]))
@@ -58,6 +57,7 @@ def pick_scenario(name: str) -> Scenario:
 
 def emulator(scenario: ScenarioName = DEFAULT_SCENARIO, port: Port = 4566) -> int:
     """Run an emulated AWS account on loopback with a seeded compromise, until Ctrl-C."""
+    from awsrespond.emulator import EmulatorServer, seed  # noqa: PLC0415
     ui = Ui()
     chosen = pick_scenario(scenario)
     with EmulatorServer(port=port) as server:
@@ -85,6 +85,7 @@ def demo(
     quiet: opt.Quiet = False,
 ) -> int:
     """The whole response on the embedded emulator with a seeded compromise (never a real account)."""
+    from awsrespond.emulator import EmulatorServer, seed  # noqa: PLC0415
     ui = Ui(quiet=quiet)
     chosen = pick_scenario(scenario)
     with EmulatorServer(port=0) as server:
