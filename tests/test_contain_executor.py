@@ -168,6 +168,17 @@ def test_throttling_is_retried(ctx: ActionContext) -> None:
     assert _world(ctx)["calls"].count(names[5]) == 4
 
 
+def test_a_busy_resource_is_waited_for_but_a_conflict_is_not(ctx: ActionContext) -> None:
+    names = _world(ctx)["names"]
+    _world(ctx)["faults"][names[5]] = ["DependencyViolation", "ScalingActivityInProgress"]
+    _world(ctx)["faults"][names[3]] = ["DeleteConflict", "DeleteConflict"]
+    report = _executor(ctx).run()
+    status = {r.step.id: r for r in report.steps}
+    assert status["s006"].status is StepStatus.VERIFIED and _world(ctx)["calls"].count(names[5]) == 3
+    assert status["s004"].status is StepStatus.FAILED and "DeleteConflict" in status["s004"].message
+    assert _world(ctx)["calls"].count(names[3]) == 1
+
+
 def test_already_applied_target_is_not_changed_again(ctx: ActionContext) -> None:
     names = _world(ctx)["names"]
     _world(ctx)["things"][names[5]] = "y"

@@ -28,13 +28,17 @@ from awsrespond.contain.safety import step_refusal
 from awsrespond.errors import SafetyError
 
 FINISHED_OK = (StepStatus.VERIFIED,)
+# Answers that mean "not yet": the resource is still in use by something an earlier step is ending.
+BUSY_CODES = frozenset({"DependencyViolation", "ResourceInUse", "ResourceInUseFault", "ScalingActivityInProgress",
+                        "ScalingActivityInProgressFault", "ConcurrentModification",
+                        "ConcurrentModificationException"})
 
 
 @dataclass
 class ApplyOptions:
     resume: bool = False
     workers: int = 8
-    throttle_retries: int = 6
+    throttle_retries: int = 8
     backoff: float = 0.5
     never_touch: list[str] = field(default_factory=list)
     dropped: list[str] = field(default_factory=list)
@@ -213,7 +217,7 @@ class Executor:
             self._mark(step, Event.FAILED, StepStatus.FAILED, f"{where}{describe_error(exc)}{hint}",
                        code=error_code(exc))
         except _Throttled as exc:
-            self._mark(step, Event.FAILED, StepStatus.FAILED, str(exc), code="Throttling")
+            self._mark(step, Event.FAILED, StepStatus.FAILED, str(exc), code="RetriesExhausted")
         except (ActionError, BotoCoreError) as exc:
             self._mark(step, Event.FAILED, StepStatus.FAILED, str(exc))
 
@@ -253,18 +257,22 @@ class Executor:
             self.progress(step, record.status, message)
 
     def _retrying(self, call: Callable[[], Any]) -> Any:
-        """Throttling is retried with backoff on top of botocore's own retries."""
+        """Throttling (on top of botocore's own retries) and a resource still busy with an earlier
+        step (a security group whose instance is shutting down, a group still scaling in) are retried
+        with backoff; real AWS settles these in seconds to a minute. Anything else is raised."""
         delay = self.options.backoff
         for attempt in range(self.options.throttle_retries + 1):
             try:
                 return call()
             except ClientError as exc:
-                if classify_error(exc) is not ErrorKind.THROTTLED:
+                busy = error_code(exc) in BUSY_CODES
+                if classify_error(exc) is not ErrorKind.THROTTLED and not busy:
                     raise
                 if attempt == self.options.throttle_retries:
-                    raise _Throttled(f"still throttled after {attempt + 1} attempts: {describe_error(exc)}") from exc
+                    what = "still busy" if busy else "still throttled"
+                    raise _Throttled(f"{what} after {attempt + 1} attempts: {describe_error(exc)}") from exc
                 time.sleep(delay)
-                delay = min(delay * 2, 20.0)
+                delay = min(delay * 2, 30.0)
         raise AssertionError("unreachable")
 
 
