@@ -249,3 +249,22 @@ def test_each_reversible_step_undoes_on_its_own(server: EmulatorServer, tmp_path
                     or "no longer exists" in outcome.message), outcome.message
             refused += 1
     assert undone >= 3, (undone, refused)
+
+
+def test_the_same_case_gives_the_same_plan(server: EmulatorServer, tmp_path: Path) -> None:
+    """Planning reads in parallel (to overlap round trips) but the plan must not depend on timing."""
+    server.reset()
+    seeded = seed(server, generate_scenario(64))
+    factory = server.factory()
+    identity = whoami(factory)
+    case = Case.create(tmp_path / "case", account_id=identity.account_id, caller_arn=identity.arn)
+    run_triage(factory, identity, case, TriageOptions(since=seeded.incident_start))
+
+    def shape(options: PlanOptions) -> list[tuple[Any, ...]]:
+        plan = build_plan(case, factory, identity, options)
+        return [(s.id, s.action, s.target, s.params, s.after, s.expect, s.post, s.why) for s in plan.steps]
+
+    first = shape(PlanOptions(suspect_as_attacker=True))
+    assert len(first) > 30
+    for _ in range(3):
+        assert shape(PlanOptions(suspect_as_attacker=True)) == first

@@ -18,6 +18,7 @@ from awsrespond.aws.clients import ClientFactory
 from awsrespond.aws.identity import CallerIdentity
 from awsrespond.contain.actions.base import get_action
 from awsrespond.contain.model import NotPlanned, Phase, Step, Target
+from awsrespond.contain.planner.readcache import ReadCache
 from awsrespond.findings import Finding
 
 
@@ -61,9 +62,11 @@ class PlanContext:
     window_end: Any = None
     subjects: list[Subject] = field(default_factory=list)
     options: dict[str, Any] = field(default_factory=dict)
+    cache: ReadCache | None = None
 
     def client(self, service: str, region: str) -> Any:
-        return self.factory.client(service, None if region == "global" else region)
+        client = self.factory.client(service, None if region == "global" else region)
+        return self.cache.wrap(client) if self.cache is not None else client
 
     def inventory(self, resource_type: str) -> list[dict[str, Any]]:
         items: list[dict[str, Any]] = self.triage.get("inventory", {}).get(resource_type, [])

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import fnmatch
+import functools
 import importlib
 import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -18,15 +21,17 @@ from awsrespond.aws.identity import CallerIdentity
 from awsrespond.case.workspace import Case
 from awsrespond.contain.actions.base import ActionError
 from awsrespond.contain.model import Compromised, NotPlanned, Phase, Plan, Step, Target
-from awsrespond.contain.planner.builder import PlanBuilder, PlanContext, Subject, Treatment, recipes
+from awsrespond.contain.planner.builder import PlanBuilder, PlanContext, Recipe, Subject, Treatment, recipes
 from awsrespond.contain.planner.events import case_event_reader, previous_trust_policy
 from awsrespond.contain.planner.order import CORE_ORDERING, OrderRule, apply_ordering
+from awsrespond.contain.planner.readcache import ReadCache
 from awsrespond.contain.planner.subjects import derive_subjects
 from awsrespond.errors import UsageError
 from awsrespond.findings import Finding
 from awsrespond.hunt.session_model import Origin
 from awsrespond.timeutil import coerce_instant, now_utc
 
+_WARM_WORKERS = 8
 # Types planned first, so the plan reads as the responder thinks: credentials, then principals, then compute.
 _TYPE_ORDER = ["AWS::CloudTrail::Trail", "AWS::GuardDuty::Detector", "AWS::IAM::AccessKey", "AWS::IAM::LoginProfile",
                "AWS::IAM::User", "AWS::IAM::Role", "AWS::IAM::Group", "AWS::IAM::ManagedPolicy"]
@@ -144,6 +149,31 @@ def _trust_history(case: Case, pctx: PlanContext) -> None:
             subject.facts["previous_trust_policy"] = previous
 
 
+def _one_recipe(recipe: Recipe, pctx: PlanContext, subject: Subject, builder: PlanBuilder) -> None:
+    recipe(pctx, builder, subject)
+
+
+def _warm(pctx: PlanContext, by_type: dict[str, Recipe], extra: list[Callable[[PlanBuilder], Any]]) -> None:
+    """Run every recipe once in parallel against throwaway builders, only to fill the read cache.
+
+    Errors are not reported here: the real, ordered pass meets the same answers from the cache and
+    reports them where they belong.
+    """
+    def run(task: Callable[[PlanBuilder], Any]) -> None:
+        try:
+            task(PlanBuilder())
+        except (ClientError, BotoCoreError, ActionError):
+            return  # cached; the ordered pass reports it
+
+    tasks: list[Callable[[PlanBuilder], Any]] = list(extra)
+    for subject in pctx.subjects:
+        recipe = by_type.get(subject.target.type)
+        if recipe is not None:
+            tasks.append(functools.partial(_one_recipe, recipe, pctx, subject))
+    with ThreadPoolExecutor(max_workers=_WARM_WORKERS) as pool:
+        list(pool.map(run, tasks))
+
+
 def build_plan(case: Case, factory: ClientFactory, identity: CallerIdentity, options: PlanOptions) -> Plan:
     document = case.findings()
     if document is None:
@@ -158,7 +188,7 @@ def build_plan(case: Case, factory: ClientFactory, identity: CallerIdentity, opt
     pctx = PlanContext(
         factory=factory, account_id=identity.account_id, partition=identity.partition, caller=identity,
         case_id=case.case_id, triage=triage if isinstance(triage, dict) else {}, sessions=sessions,
-        events=case_event_reader(case), window_start=since, window_end=until, subjects=subjects,
+        events=case_event_reader(case), window_start=since, window_end=until, subjects=subjects, cache=ReadCache(),
         options={"never_touch": options.never_touch, "lookup_regions": options.lookup_regions,
                  "suspect_as_attacker": options.suspect_as_attacker, **options.extra},
     )
@@ -172,6 +202,7 @@ def build_plan(case: Case, factory: ClientFactory, identity: CallerIdentity, opt
             arn=finding.resource.arn), reason=reason))
     by_type = recipes()
     logs = importlib.import_module("awsrespond.contain.planner.recipes.logs")
+    _warm(pctx, by_type, [lambda b: logs.plan_preserve(pctx, b), lambda b: logs.plan_recheck(pctx, b)])
     logs.plan_preserve(pctx, builder)
     for subject in sorted(subjects, key=_subject_order):
         recipe = by_type.get(subject.target.type)
