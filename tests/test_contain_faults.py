@@ -19,7 +19,7 @@ from awsrespond.aws.identity import CallerIdentity
 from awsrespond.contain.executor import ApplyOptions, Executor
 from awsrespond.contain.journal import Journal, StepStatus
 from awsrespond.contain.model import Phase, Target
-from tests.contain_support import ACCOUNT, make_context, make_step
+from tests.contain_support import ACCOUNT, make_context, make_step, run_step, undo_step
 
 
 @dataclass
@@ -101,3 +101,22 @@ def test_throttled_and_denied_steps(aws: None, tmp_path: Path) -> None:
     remaining = {k["AccessKeyId"]: k["Status"] for u in users
                  for k in iam.list_access_keys(UserName=u)["AccessKeyMetadata"]}
     assert remaining == {denied_key: "Active"}
+
+
+def test_quarantine_falls_back_to_aws_deny_all_when_the_inline_quota_is_full(aws: None, tmp_path: Path) -> None:
+    iam = boto3.client("iam", region_name="us-east-1")
+    user = f"ops-{random.Random(3).randrange(10**6)}"
+    iam.create_user(UserName=user)
+    factory = FlakyFactory(session=boto3.Session(region_name="us-east-1"), max_attempts=1, rules=[
+        {"operation": "PutUserPolicy", "match": user, "times": 99, "code": "LimitExceeded", "status": 409}])
+    target = Target(type="AWS::IAM::User", id=user, region="global", arn=f"arn:aws:iam::{ACCOUNT}:user/{user}")
+    step = make_step("iam.quarantine-principal", target, expect={"quarantine_policy": False},
+                     post={"quarantine_policy": True}, phase=Phase.CUT,
+                     params={"policy_name": "AWSRespondQuarantine-t"})
+    ctx = make_context(tmp_path, factory, steps=[step])
+    result = run_step(ctx, step)
+    deny_all = "arn:aws:iam::aws:policy/AWSDenyAll"
+    assert result["attached"] == deny_all
+    assert [p["PolicyArn"] for p in iam.list_attached_user_policies(UserName=user)["AttachedPolicies"]] == [deny_all]
+    undo_step(ctx, step, result)
+    assert iam.list_attached_user_policies(UserName=user)["AttachedPolicies"] == []

@@ -438,6 +438,7 @@ def _denies_all(statement: Mapping[str, Any]) -> bool:
     return statement.get("Effect") == "Deny" and star(statement.get("Action")) and star(statement.get("Resource"))
 
 
+DENY_ALL_MANAGED = "AWSDenyAll"  # AWS-managed; attached when the inline quota is full
 DENY_ALL = {"Version": "2012-10-17",
             "Statement": [{"Sid": "AWSRespondQuarantine", "Effect": "Deny", "Action": "*", "Resource": "*"}]}
 
@@ -449,24 +450,53 @@ class QuarantinePrincipal(_InlinePolicyAction):
     resource_type = "AWS::IAM::User|AWS::IAM::Role"
     permissions = ("iam:GetUserPolicy", "iam:GetRolePolicy", "iam:ListUserPolicies", "iam:ListRolePolicies",
                    "iam:ListAttachedUserPolicies", "iam:ListAttachedRolePolicies",
-                   "iam:PutUserPolicy", "iam:PutRolePolicy")
+                   "iam:PutUserPolicy", "iam:PutRolePolicy", "iam:AttachUserPolicy", "iam:AttachRolePolicy")
     reversible = True
-    how_to_undo = "delete the deny-all inline policy (DeleteUserPolicy / DeleteRolePolicy)"
-    undo_permissions = ("iam:DeleteUserPolicy", "iam:DeleteRolePolicy")
+    how_to_undo = ("delete the deny-all inline policy (DeleteUserPolicy / DeleteRolePolicy), or detach AWSDenyAll "
+                   "where it was attached instead")
+    undo_permissions = ("iam:DeleteUserPolicy", "iam:DeleteRolePolicy", "iam:DetachUserPolicy",
+                        "iam:DetachRolePolicy")
     cuts_attacker_access = True
 
     def policy_name(self, ctx: ActionContext, step: Step) -> str:
         return str(step.params.get("policy_name") or quarantine_policy_name(ctx.plan.case_id))
 
+    def _deny_all_arn(self, ctx: ActionContext) -> str:
+        return f"arn:{ctx.plan.partition}:iam::aws:policy/{DENY_ALL_MANAGED}"
+
+    def _attached(self, ctx: ActionContext, step: Step) -> list[str]:
+        kind = self._kind(step)
+        pages = _iam(ctx).get_paginator(f"list_attached_{kind.lower()}_policies").paginate(
+            **{f"{kind}Name": step.target.id})
+        return [p["PolicyArn"] for page in pages for p in page.get("AttachedPolicies", [])]
+
     def observe(self, ctx: ActionContext, step: Step) -> dict[str, Any]:
         statements = _statements(self._get(ctx, step))
-        return {"quarantine_policy": any(_denies_all(s) and "Condition" not in s for s in statements)}
+        inline = any(_denies_all(s) and "Condition" not in s for s in statements)
+        return {"quarantine_policy": inline or self._deny_all_arn(ctx) in self._attached(ctx, step)}
 
     def apply(self, ctx: ActionContext, step: Step) -> dict[str, Any]:
-        self._put(ctx, step, DENY_ALL)
-        return {"principal": step.target.id, "type": step.target.type, "policy_name": self.policy_name(ctx, step)}
+        result = {"principal": step.target.id, "type": step.target.type, "policy_name": self.policy_name(ctx, step)}
+        try:
+            self._put(ctx, step, DENY_ALL)
+        except ClientError as exc:
+            if _code(exc) != "LimitExceeded":
+                raise
+            # The principal's inline policies already fill IAM's size quota (2,048 characters for a
+            # user): attach the AWS-managed deny-all policy instead.
+            kind = self._kind(step)
+            getattr(_iam(ctx), f"attach_{kind.lower()}_policy")(**{f"{kind}Name": step.target.id},
+                                                                PolicyArn=self._deny_all_arn(ctx))
+            return {**result, "policy_name": None, "attached": self._deny_all_arn(ctx)}
+        return result
 
     def undo(self, ctx: ActionContext, step: Step, result: Mapping[str, Any]) -> dict[str, Any]:
+        attached = result.get("attached")
+        if isinstance(attached, str) and attached:
+            kind = self._kind(step)
+            getattr(_iam(ctx), f"detach_{kind.lower()}_policy")(**{f"{kind}Name": step.target.id},
+                                                                PolicyArn=attached)
+            return {"principal": step.target.id, "detached_policy": attached}
         self._delete(ctx, step)
         return {"principal": step.target.id, "deleted_policy": self.policy_name(ctx, step)}
 
