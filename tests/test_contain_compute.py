@@ -17,8 +17,8 @@ from moto import mock_aws
 from awsrespond.contain.actions.base import TAG_CASE, TAG_PLAN, TAG_STEP, ActionContext, get_action, matches
 from awsrespond.contain.actions.ec2_instances import TAG_VOLUME
 from awsrespond.contain.model import Phase, Target
+from tests.contain_compute_support import REGIONS, image, launch, word
 from tests.contain_support import CallLog, make_context, make_factory, make_step, run_step, undo_step
-from tests.test_contain_compute_support import REGIONS, image, launch, word
 
 SEEDS = [3, 41]
 

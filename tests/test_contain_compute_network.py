@@ -17,8 +17,8 @@ from moto import mock_aws
 from awsrespond.contain.actions.base import ActionContext, get_action, matches
 from awsrespond.contain.actions.ec2_network import rule_permission
 from awsrespond.contain.model import Target
+from tests.contain_compute_support import REGIONS, launch, word
 from tests.contain_support import ACCOUNT, make_context, make_factory, make_step, run_step, undo_step
-from tests.test_contain_compute_support import REGIONS, launch, word
 
 
 @pytest.fixture(autouse=True)

@@ -18,8 +18,8 @@ from awsrespond.contain.planner.builder import PlanBuilder, PlanContext, Subject
 from awsrespond.contain.planner.order import apply_ordering
 from awsrespond.contain.planner.recipes.compute import ORDERING
 from awsrespond.findings import Classification, Finding, ResourceRef, Severity
+from tests.contain_compute_support import REGIONS, image, launch, word
 from tests.contain_support import ACCOUNT, CallLog, make_context, make_factory
-from tests.test_contain_compute_support import REGIONS, image, launch, word
 
 ARN_TYPES = {"AWS::EC2::Instance": "instance", "AWS::EC2::SpotInstanceRequest": "spot-instances-request"}
 
