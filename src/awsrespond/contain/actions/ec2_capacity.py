@@ -13,6 +13,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from awsrespond.aws.errors import error_code
+from awsrespond.contain import ec2_reads
 from awsrespond.contain.actions.base import Action, ActionContext, ActionError, register
 from awsrespond.contain.model import Step
 
@@ -33,15 +34,7 @@ class CancelSpotRequest(Action):
     how_to_undo = "a cancelled spot request cannot be reopened; request a new one"
 
     def _describe(self, ctx: ActionContext, step: Step) -> dict[str, Any] | None:
-        try:
-            response = ctx.client("ec2", step.target.region).describe_spot_instance_requests(
-                SpotInstanceRequestIds=[step.target.id])
-        except ClientError as exc:
-            if error_code(exc) != "InvalidSpotInstanceRequestID.NotFound":
-                raise
-            return None
-        requests: list[dict[str, Any]] = response.get("SpotInstanceRequests", [])
-        return requests[0] if requests else None
+        return ec2_reads.describe_spot_request(ctx.client("ec2", step.target.region), step.target.id)
 
     def observe(self, ctx: ActionContext, step: Step) -> dict[str, Any]:
         request = self._describe(ctx, step)

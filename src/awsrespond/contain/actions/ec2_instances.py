@@ -15,6 +15,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from awsrespond.aws.errors import error_code
+from awsrespond.contain import ec2_reads
 from awsrespond.contain.actions.base import TAG_CASE, TAG_PLAN, TAG_STEP, Action, ActionContext, register
 from awsrespond.contain.model import Step
 
@@ -23,7 +24,6 @@ TAG_INSTANCE = "awsrespond:instance"
 # Console output is unavailable on some instance types and while an instance boots: recorded, not fatal.
 CONSOLE_UNAVAILABLE = frozenset({"UnsupportedOperation", "InvalidParameterValue", "OperationNotPermitted",
                                  "IncorrectInstanceState", "InvalidInstanceID.NotFound"})
-NOT_FOUND = frozenset({"InvalidInstanceID.NotFound", "InvalidInstanceID.Malformed"})
 _SAFE_PART = re.compile(r"[^A-Za-z0-9._-]+")  # as the case's evidence store names files
 RUNNING = ["pending", "running"]
 TERMINABLE = ["pending", "running", "stopping", "stopped"]
@@ -31,18 +31,7 @@ TERMINABLE = ["pending", "running", "stopping", "stopped"]
 
 def describe_instance(ctx: ActionContext, region: str, instance_id: str) -> dict[str, Any] | None:
     """The instance's description, or None when EC2 no longer knows it."""
-    try:
-        response = ctx.client("ec2", region).describe_instances(InstanceIds=[instance_id])
-    except ClientError as exc:
-        if error_code(exc) in NOT_FOUND:
-            return None
-        raise
-    for reservation in response.get("Reservations", []):
-        for inst in reservation.get("Instances", []):
-            if inst.get("InstanceId") == instance_id:
-                found: dict[str, Any] = inst
-                return found
-    return None
+    return ec2_reads.describe_instance(ctx.client("ec2", region), instance_id)
 
 
 def instance_state(inst: Mapping[str, Any] | None) -> str | None:

@@ -14,6 +14,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from awsrespond.aws.errors import error_code
+from awsrespond.contain import ec2_reads
 from awsrespond.contain.actions.base import TAG_CASE
 from awsrespond.contain.actions.ec2_capacity import FLEET_GONE, SPOT_DONE, SPOT_LIVE
 from awsrespond.contain.actions.ec2_instances import RUNNING, TERMINABLE, attached_volumes
@@ -61,18 +62,7 @@ def never_touch(pctx: PlanContext, *names: str | None) -> bool:
 
 
 def describe_instance(pctx: PlanContext, region: str, instance_id: str) -> dict[str, Any] | None:
-    try:
-        response = pctx.client("ec2", region).describe_instances(InstanceIds=[instance_id])
-    except ClientError as exc:
-        if error_code(exc) not in ("InvalidInstanceID.NotFound", "InvalidInstanceID.Malformed"):
-            raise
-        return None
-    for reservation in response.get("Reservations", []):
-        for inst in reservation.get("Instances", []):
-            if inst.get("InstanceId") == instance_id:
-                found: dict[str, Any] = inst
-                return found
-    return None
+    return ec2_reads.describe_instance(pctx.client("ec2", region), instance_id)
 
 
 def _relauncher_steps(builder: PlanBuilder, inst: Mapping[str, Any], region: str) -> list[str]:
@@ -164,14 +154,7 @@ def instance(pctx: PlanContext, builder: PlanBuilder, subject: Subject) -> None:
 
 
 def _spot_request(pctx: PlanContext, region: str, request_id: str) -> dict[str, Any] | None:
-    try:
-        response = pctx.client("ec2", region).describe_spot_instance_requests(SpotInstanceRequestIds=[request_id])
-    except ClientError as exc:
-        if error_code(exc) != "InvalidSpotInstanceRequestID.NotFound":
-            raise
-        return None
-    requests: list[dict[str, Any]] = response.get("SpotInstanceRequests", [])
-    return requests[0] if requests else None
+    return ec2_reads.describe_spot_request(pctx.client("ec2", region), request_id)
 
 
 def _cancel_spot(pctx: PlanContext, builder: PlanBuilder, subject: Subject, request_id: str, region: str,
