@@ -11,6 +11,7 @@ import json
 import re
 import secrets
 import string
+from abc import abstractmethod
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -382,8 +383,9 @@ class _InlinePolicyAction(Action):
             return "Role"
         raise ActionError(f"{self.name} works on IAM users and roles, not {step.target.type}")
 
+    @abstractmethod
     def policy_name(self, ctx: ActionContext, step: Step) -> str:
-        raise NotImplementedError
+        """The inline policy's name on the principal."""
 
     def _get(self, ctx: ActionContext, step: Step) -> dict[str, Any] | None:
         kind = self._kind(step)
