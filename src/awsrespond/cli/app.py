@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from awsrespond.cli import contain_cmd, emulator_cmd, hunt_cmd, triage_cmd
+from awsrespond.cli import contain_cmd, emulator_cmd, hunt_cmd, recover_app, triage_cmd
 from awsrespond.cli.ui import Ui
 from awsrespond.errors import AwsRespondError
 
@@ -28,6 +28,7 @@ app.command("hunt")(hunt_cmd.hunt)
 app.command("baseline")(triage_cmd.baseline)
 app.command("policy")(triage_cmd.policy)
 app.add_typer(contain_cmd.contain, name="contain")
+app.add_typer(recover_app.recover, name="recover")
 app.command("emulator")(emulator_cmd.emulator)
 app.command("demo")(emulator_cmd.demo)
 

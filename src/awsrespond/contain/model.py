@@ -28,6 +28,8 @@ class Phase(StrEnum):
     RECHECK = "re-check"
     EVIDENCE = "evidence"
     DESTROY = "destroy"
+    # recover and harden: taking the account back, after containment (their plans hold only these steps)
+    RECOVER = "recover"
 
     @property
     def order(self) -> int:

@@ -130,7 +130,9 @@ def register(cls: ActionT) -> ActionT:
 
 def registry() -> dict[str, type[Action]]:
     """Every registered action, importing the action modules first."""
-    importlib.import_module("awsrespond.contain.actions")  # importing the package registers the classes
+    # importing the packages registers the classes
+    importlib.import_module("awsrespond.contain.actions")
+    importlib.import_module("awsrespond.recover.actions")
     return dict(_REGISTRY)
 
 

@@ -83,6 +83,15 @@ def _compromised(subjects: list[Subject], sessions: list[Any], partition: str, a
     return Compromised(access_keys=sorted(keys), principals=sorted(principals))
 
 
+def case_compromised(case: Case, identity: CallerIdentity) -> Compromised:
+    """What the attacker holds according to the case (empty when the case has no findings yet)."""
+    document = case.findings()
+    if document is None:
+        return Compromised()
+    subjects, _ = derive_subjects(document.findings, suspect_as_attacker=False)
+    return _compromised(subjects, case_sessions(case), identity.partition, identity.account_id)
+
+
 def _select(step: Step, patterns: list[str]) -> bool:
     names = [step.action, step.target.id, step.target.arn or "", step.target.type,
              step.target.type.rsplit("::", 1)[-1], step.id]

@@ -1,0 +1,1 @@
+"""The recovery and hardening actions; importing this package registers every action class."""
