@@ -17,6 +17,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from awsrespond.aws.clients import ClientFactory
 from awsrespond.aws.errors import describe_error, error_code
+from awsrespond.contain.model import Target
+from awsrespond.recover.changes import ChangeSet
 from awsrespond.recover.contacts import ReadError
 
 BUDGETS_REGION = "us-east-1"
@@ -256,3 +258,132 @@ def valid_email(address: str) -> bool:
 
 def valid_budget_name(name: str) -> bool:
     return bool(_BUDGET_NAME.match(name))
+
+
+# -- the plan of changes ---------------------------------------------------------------------------
+
+
+def wanted_notifications(emails: list[str]) -> list[dict[str, Any]]:
+    """ACTUAL and FORECASTED spend above 80, 100 and 120 percent of the limit, each emailing everyone."""
+    subscribers = [{"SubscriptionType": "EMAIL", "Address": address} for address in emails]
+    return [{"Notification": {"NotificationType": kind, "ComparisonOperator": "GREATER_THAN", "Threshold": threshold,
+                              "ThresholdType": "PERCENTAGE"},
+             "Subscribers": subscribers}
+            for kind in NOTIFICATION_TYPES for threshold in THRESHOLDS]
+
+
+def limit_text(amount: Any) -> str | None:
+    """A budget limit as compared by the steps: two decimals ("100" and "100.0" are the same limit)."""
+    if amount is None:
+        return None
+    try:
+        return str(Decimal(str(amount)).quantize(Decimal("0.01")))
+    except InvalidOperation:
+        return str(amount)
+
+
+def _notification_id(name: str, notification: dict[str, Any]) -> str:
+    return f"{name}/{notification['NotificationType']}>{notification['Threshold']:g}%"
+
+
+def plan_budget(factory: ClientFactory, account_id: str, *, limit: Decimal, emails: list[str],
+                name: str = DEFAULT_BUDGET_NAME, currency: str = "USD", region: str = BUDGETS_REGION) -> ChangeSet:
+    """The steps that leave a monthly cost budget ``name`` at ``limit`` with the six email alerts.
+
+    Read-only. ValueError when a budget of that name exists but is not a monthly cost budget.
+    AWS errors (access denied...) propagate: without reading, nothing can be planned.
+    """
+    changes = ChangeSet(command="recover budget")
+    client = factory.client("budgets", region)
+    target = Target(type="AWS::Budgets::Budget", id=name, region=region,
+                    arn=f"arn:aws:budgets::{account_id}:budget/{name}")
+    wanted = wanted_notifications(emails)
+    amount = str(limit.quantize(Decimal("0.01")))
+    base = {"account_id": account_id, "budget_name": name}
+    existing = describe_budget(client, account_id, name)
+    if existing is None:
+        budget = {"BudgetName": name, "BudgetType": "COST", "TimeUnit": "MONTHLY",
+                  "BudgetLimit": {"Amount": amount, "Unit": currency}}
+        changes.add("budgets.create-budget", target, expect={"exists": False},
+                    post={"exists": True, "limit": amount, "missing_notifications": 0},
+                    params={**base, "budget": budget, "notifications": wanted},
+                    reason=f"no budget alerts on spend: create a monthly cost budget of {amount} {currency} "
+                           f"alerting {', '.join(emails)} at 80/100/120% of actual and forecasted spend")
+        return changes
+    kind, unit = existing.get("BudgetType"), existing.get("TimeUnit")
+    if kind != "COST" or unit != "MONTHLY":
+        raise ValueError(f"budget {name!r} exists as a {kind} {unit} budget, not a monthly cost budget: "
+                         "choose another --name")
+    old_limit = limit_text((existing.get("BudgetLimit") or {}).get("Amount"))
+    old_unit = (existing.get("BudgetLimit") or {}).get("Unit")
+    if old_limit != amount or old_unit != currency:
+        changes.add("budgets.update-budget", target, expect={"limit": old_limit}, post={"limit": amount},
+                    params={**base, "limit": {"Amount": amount, "Unit": currency}},
+                    reason=f"the budget's limit is {old_limit} {old_unit}: set it to {amount} {currency}")
+    have = list_notifications(client, account_id, name)
+    have_keys = {notification_key(n) for n in have}
+    missing = [w for w in wanted if notification_key(w["Notification"]) not in have_keys]
+    if len(have) + len(missing) > 10:
+        changes.note(f"budget {name!r} has {len(have)} alerts; only 10 fit: some of the wanted alerts are left out")
+        missing = missing[:max(0, 10 - len(have))]
+    for item in missing:
+        note = item["Notification"]
+        changes.add("budgets.create-notification",
+                    Target(type="AWS::Budgets::Notification", id=_notification_id(name, note), region=region),
+                    expect={"present": False}, post={"present": True},
+                    params={**base, "notification": note, "subscribers": item["Subscribers"]},
+                    reason=f"alert on {note['NotificationType'].lower()} spend above {note['Threshold']:g}% "
+                           "is missing")
+    present = [w["Notification"] for w in wanted if notification_key(w["Notification"]) in have_keys]
+    for note in present:
+        try:
+            people = list_subscribers(client, account_id, name, note)
+        except (ClientError, BotoCoreError, NotImplementedError) as exc:
+            changes.note(f"could not read who receives the existing alert {_notification_id(name, note)} "
+                         f"({exc}): check its recipients in the console at {BUDGETS_CONSOLE_URL}")
+            break
+        addresses = {str(p.get("Address", "")).lower() for p in people if p.get("SubscriptionType") == "EMAIL"}
+        for address in emails:
+            if address.lower() in addresses:
+                continue
+            if len(addresses) >= 10:
+                changes.note(f"alert {_notification_id(name, note)} already emails 10 addresses: "
+                             f"{address} not added")
+                continue
+            addresses.add(address.lower())
+            changes.add("budgets.create-subscriber",
+                        Target(type="AWS::Budgets::Notification", id=_notification_id(name, note), region=region),
+                        expect={"subscribed": False}, post={"subscribed": True},
+                        params={**base, "notification": note, "email": address},
+                        reason=f"the alert does not email {address}")
+    return changes
+
+
+class BudgetRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str
+    limit: str
+    currency: str
+    emails: list[str]
+
+
+class BudgetDocument(BaseModel):
+    """What ``recover budget --format json`` prints: the budgets (after any change) and what was asked."""
+
+    model_config = ConfigDict(extra="forbid")
+    account_id: str
+    budgets: list[BudgetSummary]
+    errors: list[ReadError] = Field(default_factory=list)
+    request: BudgetRequest | None = Field(default=None, description="--limit/--email, when given")
+    plan_id: str | None = Field(default=None, description="The applied plan (contain undo --plan ID reverses it)")
+    applied: bool = False
+    ok: bool = Field(description="No budget in ALARM, at least one budget with alerts, every step verified")
+    notes: list[str] = Field(default_factory=list)
+
+
+_PARTITION_REGION = {"aws": "us-east-1", "aws-cn": "cn-northwest-1", "aws-us-gov": "us-gov-west-1"}
+
+
+def budgets_region(partition: str) -> str:
+    """Where the global Budgets (and Account) API answers for a partition."""
+    return _PARTITION_REGION.get(partition, BUDGETS_REGION)

@@ -10,15 +10,20 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import duckdb
+import yaml
 from botocore.exceptions import BotoCoreError, ClientError
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from awsrespond.aws.clients import ClientFactory
 from awsrespond.aws.errors import describe_error, error_code
 from awsrespond.case.workspace import Case
+from awsrespond.contain.model import Target
+from awsrespond.errors import UsageError
+from awsrespond.recover.changes import ChangeSet
 from awsrespond.timeutil import coerce_instant
 from awsrespond.trail.stored import case_store_path
 
@@ -244,3 +249,120 @@ def flag_changes(report: ContactsReport, case: Case,
         if not any(e.event_name == name for e in found):
             report.notes.append(f"the case has no {name} events in its window")
     return report
+
+
+# -- what to set: the --from file, prompts, and the plan of changes --------------------------------
+
+
+class AlternateContactInput(BaseModel):
+    """One alternate contact to set: PutAlternateContact needs all four fields."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    name: str = Field(min_length=1, max_length=64)
+    email: str = Field(min_length=3, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+    phone: str = Field(min_length=1, max_length=25, pattern=r"^[\s0-9()+-]+$")
+    title: str = Field(min_length=1, max_length=50)
+
+
+class ContactInformationInput(BaseModel):
+    """The primary contact to set: the fields PutContactInformation requires, and the optional ones."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    full_name: str = Field(min_length=1, max_length=50)
+    address_line1: str = Field(min_length=1, max_length=60)
+    city: str = Field(min_length=1, max_length=50)
+    postal_code: str = Field(min_length=1, max_length=20)
+    country_code: str = Field(min_length=2, max_length=2, pattern=r"^[A-Z]{2}$")
+    phone_number: str = Field(min_length=1, max_length=20, pattern=r"^[+][\s0-9()-]+$")
+    address_line2: str | None = Field(default=None, max_length=60)
+    address_line3: str | None = Field(default=None, max_length=60)
+    state_or_region: str | None = Field(default=None, max_length=50)
+    district_or_county: str | None = Field(default=None, max_length=50)
+    company_name: str | None = Field(default=None, max_length=50)
+    website_url: str | None = Field(default=None, max_length=256)
+
+    def to_api(self) -> dict[str, str]:
+        return ContactInformation(**self.model_dump()).to_api()
+
+
+class ContactsFile(BaseModel):
+    """``recover contacts --from FILE.yaml``::
+
+        alternate_contacts:
+          security: {name: ..., email: ..., phone: ..., title: ...}
+        contact_information: {full_name: ..., address_line1: ..., city: ..., postal_code: ...,
+                              country_code: US, phone_number: "+1 ..."}
+    """
+
+    model_config = ConfigDict(extra="forbid")
+    alternate_contacts: dict[str, AlternateContactInput] = Field(default_factory=dict)
+    contact_information: ContactInformationInput | None = None
+
+    @field_validator("alternate_contacts", mode="before")
+    @classmethod
+    def _types(cls, value: Any) -> Any:
+        if not isinstance(value, dict):
+            return value
+        upper = {str(k).upper(): v for k, v in value.items()}
+        unknown = sorted(set(upper) - set(CONTACT_TYPES))
+        if unknown:
+            raise ValueError(f"unknown alternate contact type {', '.join(unknown)} (use {', '.join(CONTACT_TYPES)})")
+        return upper
+
+
+def load_contacts_file(path: Path) -> ContactsFile:
+    """The --from file, validated; UsageError naming the file and the field otherwise."""
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise UsageError(f"{path}: cannot read it: {exc.strerror or exc}") from exc
+    except yaml.YAMLError as exc:
+        raise UsageError(f"{path}: not valid YAML: {exc}") from exc
+    try:
+        return ContactsFile.model_validate(data if data is not None else {})
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or '(top level)'}: {e['msg']}"
+                             for e in exc.errors())
+        raise UsageError(f"{path}: {problems}") from exc
+
+
+def _state(contact: AlternateContact | None) -> dict[str, Any]:
+    if contact is None or not contact.set:
+        return {"name": None, "email": None, "phone": None, "title": None}
+    return {"name": contact.name, "email": contact.email, "phone": contact.phone, "title": contact.title}
+
+
+def plan_contacts(report: ContactsReport, wanted: ContactsFile, *, region: str = ACCOUNT_REGION) -> ChangeSet:
+    """The steps that set what ``wanted`` names and differs from ``report``."""
+    changes = ChangeSet(command="recover contacts")
+    for contact_type, contact in sorted(wanted.alternate_contacts.items()):
+        current = report.contact(contact_type)
+        if current is not None and current.read_error:
+            changes.note(f"{contact_type} contact could not be read: not changed; set it in the console at "
+                         f"{CONSOLE_URL}")
+            continue
+        before, after = _state(current), contact.model_dump()
+        if before == after:
+            changes.note(f"{contact_type} contact is already as the file says")
+            continue
+        changes.add("account.put-alternate-contact",
+                    Target(type="AWS::Account::AlternateContact", id=contact_type, region=region),
+                    expect=before, post=after, params=after,
+                    reason=f"{contact_type.lower()} contact is "
+                           + ("missing" if current is None or not current.set else "to be replaced")
+                           + (" (changed during the incident)" if current and current.changed_in_window else ""))
+    if wanted.contact_information is not None:
+        if report.contact_information is None:
+            changes.note("the contact information could not be read, so it is not changed here: set it in the "
+                         f"console at {CONSOLE_URL}")
+        else:
+            before_info = {"contact": report.contact_information.to_api()}
+            after_info = {"contact": wanted.contact_information.to_api()}
+            if before_info == after_info:
+                changes.note("the contact information is already as the file says")
+            else:
+                changes.add("account.put-contact-information",
+                            Target(type="AWS::Account::ContactInformation", id=report.account_id, region=region),
+                            expect=before_info, post=after_info, params=after_info,
+                            reason="primary contact information from the file")
+    return changes
