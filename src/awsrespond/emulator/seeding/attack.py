@@ -8,6 +8,7 @@ from awsrespond.emulator.cloudtrail import GLOBAL_EVENT_REGION, console_login_re
 from awsrespond.emulator.scenario import ADMINISTRATOR_ACCESS
 from awsrespond.emulator.seeding.actor import Actor
 from awsrespond.emulator.seeding.attack_regions import attack_region
+from awsrespond.emulator.seeding.destroy import delete_volumes
 from awsrespond.emulator.seeding.ground_truth import GLOBAL
 from awsrespond.emulator.seeding.iam_records import (
     access_key_element,
@@ -58,6 +59,7 @@ def seed_attack(run: Run) -> None:
     _attack_iam(run, actor)
     for region in spec.regions:
         attack_region(run, actor, region)
+    delete_volumes(run, actor)
     actor.call("cloudtrail", run.primary, "StopLogging", {"Name": base.trail_name})
 
 

@@ -9,6 +9,7 @@ from typing import Any
 from awsrespond.emulator.cloudtrail import console_login_record, iam_date, iam_user_identity, root_identity
 from awsrespond.emulator.scenario import ADMINISTRATOR_ACCESS
 from awsrespond.emulator.seeding.actor import Actor
+from awsrespond.emulator.seeding.destroy import seed_data_volume
 from awsrespond.emulator.seeding.ec2_records import ec2_response, epoch_ms, instances_element, run_request
 from awsrespond.emulator.seeding.ground_truth import GLOBAL
 from awsrespond.emulator.seeding.history import seed_history
@@ -116,6 +117,7 @@ def seed_baseline(run: Run) -> None:
     _baseline_iam(run, admin)
     _baseline_logging(run, admin)
     _baseline_ec2(run, admin)
+    seed_data_volume(run, admin)
 
     ci = Actor(
         run.ci_factory,

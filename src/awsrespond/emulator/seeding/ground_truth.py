@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 GLOBAL = "global"
 
@@ -19,6 +19,15 @@ class Artefact(BaseModel):
     id: str
     region: str
     name: str
+
+
+class Destroyed(Artefact):
+    """A legitimate resource the attacker destroyed, and what it can be restored from."""
+
+    event_name: str
+    availability_zone: str | None = None
+    restore_from: str | None = None
+    tags: dict[str, str] = Field(default_factory=dict)
 
 
 class SeededScenario(BaseModel):
@@ -54,6 +63,7 @@ class SeededScenario(BaseModel):
     legitimate_artefacts: list[Artefact]
     termination_protected: list[str]
     spot_instances: dict[str, str]
+    destroyed: list[Destroyed] = Field(default_factory=list)
 
     def attacker_of(self, resource_type: str) -> list[Artefact]:
         return [a for a in self.attacker_artefacts if a.type == resource_type]

@@ -11,7 +11,7 @@ from typing import Any
 from awsrespond.aws.clients import ClientFactory
 from awsrespond.emulator.scenario import Scenario
 from awsrespond.emulator.seeding.clock import Clock
-from awsrespond.emulator.seeding.ground_truth import Artefact
+from awsrespond.emulator.seeding.ground_truth import Artefact, Destroyed
 from awsrespond.emulator.server import EmulatorServer
 from awsrespond.errors import AwsRespondError
 
@@ -29,6 +29,8 @@ class Run:
     legitimate: list[Artefact] = field(default_factory=list)
     protected_instances: list[str] = field(default_factory=list)
     spot_instances: dict[str, str] = field(default_factory=dict)
+    destroyed: list[Destroyed] = field(default_factory=list)
+    data_volumes: dict[str, Destroyed] = field(default_factory=dict)  # what the attacker may destroy
     security_group_ids: dict[str, str] = field(default_factory=dict)
     key_names: dict[str, str] = field(default_factory=dict)
     # Filled in as the run goes.
