@@ -84,6 +84,9 @@ def render(ui: Ui, report: BudgetsReport) -> None:
                           safe(f"{budget.limit_amount or '-'} {budget.limit_unit or ''}"),
                           safe(budget.actual_spend or "-"), safe(budget.forecasted_spend or "-"), safe(alerts), state)
         ui.out.print(table)
+
+
+def warn_errors(ui: Ui, report: BudgetsReport) -> None:
     for error in report.errors:
         ui.warn(safe(f"could not read {error.api} ({error.region}): {error.message}; check it in the console at "
                      f"{error.console_url}"))
@@ -134,4 +137,5 @@ def budget_cmd(
         ui.json(document.model_dump_json())
     else:
         render(ui, report)
+    warn_errors(ui, report)
     return EXIT_OK if document.ok else EXIT_SUSPICIOUS

@@ -74,6 +74,10 @@ def render(ui: Ui, report: ContactsReport) -> None:
     if report.contact_information_changed_in_window:
         ui.out.print(Text("Contact information changed during the incident: ", style="bold red"),
                      safe(_events(report.contact_information_changed_in_window)))
+
+
+def warn_errors(ui: Ui, report: ContactsReport) -> None:
+    """On stderr in both formats: what could not be read and where to check it by hand."""
     for error in report.errors:
         ui.warn(safe(f"could not read {error.api} ({error.region}): {error.message}; check it in the console at "
                      f"{error.console_url}"))
@@ -117,4 +121,5 @@ def contacts_cmd(
         ui.json(report.model_dump_json())
     else:
         render(ui, report)
+    warn_errors(ui, report)
     return EXIT_SUSPICIOUS if report.needs_attention or not steps_ok else EXIT_OK
