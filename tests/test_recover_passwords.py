@@ -6,6 +6,8 @@ from __future__ import annotations
 import dataclasses
 import json
 import random
+import stat
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,8 +19,10 @@ from moto import mock_aws
 from awsrespond.aws.clients import ClientFactory
 from awsrespond.aws.identity import CallerIdentity, whoami
 from awsrespond.case.workspace import Case
+from awsrespond.cli.app import main
 from awsrespond.contain.journal import StepStatus
 from awsrespond.contain.service import applied_plan, journal_of, undo
+from awsrespond.emulator import EmulatorServer, list_scenarios, load_scenario, seed
 from awsrespond.errors import SafetyError
 from awsrespond.recover.actions.iam_passwords import read_password_policy
 from awsrespond.recover.changes import ChangeSet, apply_changes
@@ -26,6 +30,9 @@ from awsrespond.recover.passwords import (
     CLASSES,
     MIN_LENGTH,
     REUSE_PREVENTION,
+    PasswordsDocument,
+    caller_user,
+    console_users,
     is_strong,
     plan_password_policy,
     plan_password_resets,
@@ -192,3 +199,79 @@ def test_root_guidance_names_the_assume_root_commands() -> None:
     assert "aws iam delete-login-profile" in member and "sts assume-root" in member
     standalone = "\n".join(root_guidance(account_id, "aws", "standalone"))
     assert "assume-root" not in standalone and "Change password" in standalone
+
+
+# -- the command ---------------------------------------------------------------------------------
+
+
+def _run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    code = main(["recover", "passwords", *args])
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def test_cli_refuses_without_confirm_off_a_terminal(account: ClientFactory, tmp_path: Path,
+                                                    capsys: pytest.CaptureFixture[str],
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sys.stdin, "isatty", lambda: False, raising=False)
+    console, _ = _people(account, random.Random(21))
+    code, out, err = _run(["--all-console-users", "--case", str(tmp_path / "c"), "--format", "json"], capsys)
+    assert code == 2 and "--confirm" in err and out == ""
+    assert not any(_reset_required(account, u) for u in console)
+    assert read_password_policy(account.client("iam")) is None
+
+
+def test_cli_dry_run_then_confirm_with_baseline_never_touch(account: ClientFactory, tmp_path: Path,
+                                                            capsys: pytest.CaptureFixture[str]) -> None:
+    rng = random.Random(22)
+    console, _ = _people(account, rng)
+    protected = rng.choice(console)
+    baseline = tmp_path / "baseline.yaml"
+    baseline.write_text(f"never_touch:\n  - {protected}\n")
+    identity = whoami(account)
+    common = ["--all-console-users", "--baseline", str(baseline), "--case", str(tmp_path / "c"), "--format", "json",
+              "-q"]
+    code, out, _ = _run([*common, "--dry-run"], capsys)
+    document = PasswordsDocument.model_validate_json(out)
+    assert code == 1 and document.applied is None and document.password_policy_step
+    assert sorted(document.planned) == sorted(set(console) - {protected})
+    assert not any(_reset_required(account, u) for u in console)
+    code, out, err = _run([*common, "--confirm", identity.account_id], capsys)
+    document = PasswordsDocument.model_validate_json(out)
+    assert code == 0 and document.applied is not None and document.applied.ok
+    assert [s.user for s in document.skipped] == [protected]
+    assert len(document.secrets) == len(console) - 1
+    assert is_strong(read_password_policy(account.client("iam")))
+    case = Case.open(tmp_path / "c")
+    for secret in _secrets(case):
+        assert secret["Password"] not in out + err
+        assert not [n for n, text in _all_text(case).items() if secret["Password"] in text]
+
+
+# -- seeded compromise ---------------------------------------------------------------------------
+
+
+def test_seeded_scenario_every_console_user_reset(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with EmulatorServer() as server:
+        seeded = seed(server, load_scenario(random.Random(31).choice(list_scenarios())))
+        factory = server.factory()
+        identity = whoami(factory)
+        iam = factory.client("iam")
+        console = console_users(iam)
+        assert seeded.attacker_user in console
+        code, out, err = _run(["--all-console-users", "--confirm", identity.account_id, "--endpoint-url",
+                               server.endpoint_url, "--case", str(tmp_path / "c"), "--format", "json"], capsys)
+        document = PasswordsDocument.model_validate_json(out)
+        refused = {s.user for s in document.skipped}
+        assert code == 0, err
+        assert refused <= {caller_user(identity)}
+        for user in console:
+            assert _reset_required(factory, user) is (user not in refused), user
+        case = Case.open(tmp_path / "c")
+        passwords = {s["UserName"]: s["Password"] for s in _secrets(case)}
+        assert set(passwords) == set(console) - refused
+        texts = _all_text(case)
+        for password in passwords.values():
+            assert password not in out and password not in err
+            assert not [name for name, text in texts.items() if password in text]
+        assert all(stat.S_IMODE((case.root / path).stat().st_mode) == 0o600 for path in document.secrets)

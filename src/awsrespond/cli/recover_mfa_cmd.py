@@ -26,7 +26,7 @@ recover.add_typer(mfa, name="mfa")
 def render(ui: Ui, document: MfaDocument) -> None:
     root = {True: Text("enabled", style="green"), False: Text("NOT enabled", style="bold red"),
             None: Text("unknown", style="yellow")}[document.root_mfa]
-    ui.out.print(Text("Root user MFA: "), root)
+    ui.out.print(Text("Root user MFA:"), root)
     if document.console_users_without_mfa:
         table = Table(title="Console users without MFA", title_justify="left", box=None, pad_edge=False)
         table.add_column("user", overflow="fold")
@@ -109,7 +109,7 @@ def enrol_cmd(
     factory, identity = connect(ui, SessionSpec(profile=profile, endpoint_url=endpoint_url))
     result = enrol(case_for(identity, case), factory, identity, term, user=user, confirm=confirm)
     if result.enabled:
-        ui.out.print(Text("done: ", style="green"), safe(result.message))
+        ui.out.print(Text("done:", style="green"), safe(result.message))
         return EXIT_OK
-    ui.out.print(Text("not enrolled: ", style="yellow"), safe(result.message))
+    ui.out.print(Text("not enrolled:", style="yellow"), safe(result.message))
     return EXIT_SUSPICIOUS

@@ -214,9 +214,13 @@ def root_guidance(account_id: str, partition: str = "aws", organization: str = "
         "Lost the root password: 'Forgot password?' on the root sign-in page sends a reset link to the "
         "account's email address - make sure that mailbox is yours (recover contacts).",
     ]
-    if organization in ("management", "standalone"):
-        lines.append(f"This account is the {organization} account of its organization, so the AssumeRoot path "
-                     "below does not apply to it.")
+    if organization == "management":
+        lines.append("This account is its organization's management account: the AssumeRoot path (for member "
+                     "accounts) does not apply to it.")
+        return lines
+    if organization == "standalone":
+        lines.append("This account is in no AWS Organization: the AssumeRoot path (for member accounts) does not "
+                     "apply to it.")
         return lines
     where = "This account is a member of an AWS Organization" if organization == "member" else (
         f"If this account is a member of an AWS Organization (could not tell: {organization})")
