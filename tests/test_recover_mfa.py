@@ -3,11 +3,15 @@ interactive enrolment whose seed never leaves memory except as the QR code drawn
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import json
 import random
 import sys
 import time
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +28,7 @@ from awsrespond.emulator import EmulatorServer, list_scenarios, load_scenario, s
 from awsrespond.errors import SafetyError, UsageError
 from awsrespond.findings import Classification, Finding, ResourceRef, Severity, finding_id
 from awsrespond.hunt.run import HuntOptions, run_hunt
+from awsrespond.hunt.session_model import AttackerSession, SessionResource
 from awsrespond.recover.mfa import MFA_DEVICE, MfaDocument, mfa_status
 from awsrespond.recover.mfa_enrol import Terminal, enrol, otpauth_uri, qr_drawing, totp
 
@@ -88,6 +93,28 @@ def test_status_lists_every_console_user_without_mfa(account: ClientFactory, tmp
     assert MfaDocument.model_validate_json(document.model_dump_json()) == document
 
 
+def test_a_device_an_attacker_session_created_is_flagged_with_its_time(account: ClientFactory, tmp_path: Path) -> None:
+    rng = random.Random(29)
+    iam = account.client("iam")
+    serials = sorted(str(iam.create_virtual_mfa_device(VirtualMFADeviceName=f"d{rng.randrange(10**6)}-{i}")
+                         ["VirtualMFADevice"]["SerialNumber"]) for i in range(rng.randint(2, 4)))
+    bad = rng.choice(serials)
+    when = datetime(2026, rng.randint(1, 12), rng.randint(1, 28), rng.randint(0, 23), tzinfo=UTC)
+    session = AttackerSession(
+        id="s1", started_from="AKIA" + "X" * 16, principal=None, severity=Severity.HIGH, first_seen=when,
+        last_seen=when, event_count=1, credentials=[], source_ips=[], user_agents=[], regions=[], rules=[],
+        created=[SessionResource(type=MFA_DEVICE, id=bad, region="global", event_name="CreateVirtualMFADevice",
+                                 time=when)],
+        changed=[], timeline=[])
+    identity = whoami(account)
+    case = _case(tmp_path, identity)
+    case.write_json("hunt.json", {"sessions": [session.model_dump(mode="json")]})
+    document = mfa_status(account, identity.account_id, case)
+    flagged = {d.serial: d.created for d in document.unassigned_virtual_mfa if d.attacker}
+    assert flagged == {bad: when}
+    assert [d.serial for d in document.unassigned_virtual_mfa] == serials
+
+
 def test_status_cli_json_and_exit_code(account: ClientFactory, tmp_path: Path,
                                        capsys: pytest.CaptureFixture[str]) -> None:
     iam = account.client("iam")
@@ -102,6 +129,25 @@ def test_status_cli_json_and_exit_code(account: ClientFactory, tmp_path: Path,
     assert main(["recover", "mfa", "--case", str(tmp_path / "c"), "--format", "json", "-q"]) == 1  # root MFA off
     document = MfaDocument.model_validate_json(capsys.readouterr().out)
     assert document.console_users_without_mfa == [] and document.unassigned_virtual_mfa == []
+
+
+def rfc6238(seed_base32: str, counter: int, digits: int = 6) -> str:
+    """The test's own TOTP (RFC 6238 over RFC 4226, HMAC-SHA1), independent of the code under test."""
+    key = base64.b32decode(seed_base32 + "=" * (-len(seed_base32) % 8))
+    mac = hmac.new(key, counter.to_bytes(8, "big"), hashlib.sha1).digest()
+    start = mac[19] & 0xF
+    return f"{(int.from_bytes(mac[start:start + 4], 'big') & 0x7FFFFFFF) % 10**digits:0{digits}d}"
+
+
+def test_totp_matches_the_rfc_vectors() -> None:
+    seed_base32 = base64.b32encode(b"12345678901234567890").decode()
+    for when, expected in ((59, "94287082"), (1111111109, "07081804"), (1234567890, "89005924")):
+        assert rfc6238(seed_base32, when // 30, 8) == expected
+        assert totp(seed_base32, when // 30, 8) == expected
+    rng = random.Random(5)
+    other = base64.b32encode(rng.randbytes(40)).decode()
+    for counter in rng.sample(range(10**8), 20):
+        assert totp(other, counter) == rfc6238(other, counter)
 
 
 class FakeTerminal:
@@ -146,7 +192,7 @@ def _phone(tap: SeedTap, account_id: str, *, wrong: bool = False) -> Callable[[s
         assert tap.seed is not None
         if not codes:
             counter = int(time.time() // 30)
-            codes.extend([totp(tap.seed, counter), totp(tap.seed, counter + 1)])
+            codes.extend([rfc6238(tap.seed, counter), rfc6238(tap.seed, counter + 1)])
             if wrong:
                 codes[:] = [f"{(int(c) + 1) % 10**6:06d}" for c in codes]
         return codes.pop(0) + "\n"
