@@ -108,6 +108,7 @@ def test_restores_the_volume_the_attacker_deleted(server: EmulatorServer, tmp_pa
     assert step.params["availability_zone"] == destroyed.availability_zone
     assert step.params["size"] == spec.size_gib and step.params["volume_type"] == spec.volume_type
     assert step.params["tags"]["Name"] == spec.name
+    assert spec.iops is None or step.params["iops"] == spec.iops
 
     plan = changes.to_plan(case, identity)
     result = apply_changes(case, factory, identity, plan, confirm=identity.account_id, ask=None, verify_delay=0)
@@ -246,3 +247,47 @@ def test_backup_recovery_points(account: tuple[ClientFactory, random.Random]) ->
     assert "AccessDeniedException" in error and "console.aws.amazon.com/backup" in error
     # moto has no recovery points at all: the runtime names the call and goes on.
     assert recovery_points(factory, region, arn, window).errors
+
+
+def test_terminated_instance_lists_its_images_without_a_step(account: tuple[ClientFactory, random.Random],
+                                                             tmp_path: Path) -> None:
+    factory, rng = account
+    region = factory.default_region
+    ec2 = factory.client("ec2", region)
+    base = ec2.describe_images(Owners=["amazon"])["Images"] or []
+    image = base[0]["ImageId"] if base else "ami-12c6146b"
+    instance_type = rng.choice(["t3.small", "m5.large", "c5.xlarge"])
+    [instance] = ec2.run_instances(ImageId=image, InstanceType=instance_type, MinCount=1, MaxCount=1)["Instances"]
+    own = ec2.create_image(InstanceId=instance["InstanceId"], Name=f"golden-{rng.randrange(10**6)}")["ImageId"]
+    ec2.terminate_instances(InstanceIds=[instance["InstanceId"]])
+    planner, _, _ = _planner(factory, tmp_path)
+    item = Destruction(type="AWS::EC2::Instance", id=instance["InstanceId"], region=region,
+                       event_name="TerminateInstances", event_id="e-2", time=datetime.now(UTC) + timedelta(seconds=2),
+                       session="session-x", credential="AKIAEXAMPLE", principal=None, source_ip=None)
+    planner.instance(item)
+    [candidate] = planner.candidates
+    assert candidate.restore_from is None and not planner.changes.steps  # a relaunch is a person's choice
+    [ami] = [s for s in candidate.other_sources if s.kind == "ami"]
+    assert ami.id == own and f"--instance-type {instance_type}" in (ami.command or "")
+
+
+def test_text_output_is_inert(capsys: pytest.CaptureFixture[str]) -> None:
+    from awsrespond.cli.recover_restore_cmd import render  # noqa: PLC0415
+    from awsrespond.cli.ui import OutputFormat, Ui  # noqa: PLC0415
+    from awsrespond.recover.restore import NotRestorable, RestoreCandidate  # noqa: PLC0415
+    from awsrespond.recover.restore_sources import RestoreSource  # noqa: PLC0415
+
+    hostile = "[bold red]pwned[/bold red]\x1b[2J"
+    lost = NotRestorable(type="AWS::S3::Object", id=f"b/{hostile}", region="eu-west-1", event_name="DeleteObject",
+                         event_id="e", destroyed_at=datetime.now(UTC), by=hostile, credential="AKIA", source_ip=None,
+                         session="s", reason="bucket b versioning is never enabled")
+    ami = RestoreSource(kind="ami", id="ami-0abc", created=None, detail="image", command=f"aws ec2 run {hostile}")
+    relaunch = RestoreCandidate(**lost.model_dump(exclude={"reason", "checked"}), restore_from=None,
+                                other_sources=[ami], note=hostile)
+    ui = Ui(OutputFormat.TEXT)
+    ui.out.width = 400
+    render(ui, RestoreDocument(case="c", window_since=None, candidates=[relaunch], not_restorable=[lost],
+                               coverage=[], notes=[]))
+    out = capsys.readouterr().out
+    assert out.count("[bold red]pwned") >= 4 and "\x1b[2J" not in out and "versioning is never enabled" in out
+    assert "by hand: ami ami-0abc" in out and "aws ec2 run [bold red]pwned" in out

@@ -98,6 +98,18 @@ class DataVolume(_Model):
     size_gib: int = Field(default=20, ge=1, le=1024)
     volume_type: Literal["gp2", "gp3", "io1", "st1", "sc1"] = "gp3"
 
+    @model_validator(mode="after")
+    def _size(self) -> DataVolume:
+        smallest = {"io1": 4, "st1": 125, "sc1": 125}.get(self.volume_type, 1)
+        if self.size_gib < smallest:
+            raise ValueError(f"{self.volume_type} volumes are at least {smallest} GiB")
+        return self
+
+    @property
+    def iops(self) -> int | None:
+        """Provisioned IOPS (io1 needs them): 10 per GiB, within io1's limits."""
+        return min(max(100, 10 * self.size_gib), 64000) if self.volume_type == "io1" else None
+
 
 class Baseline(_Model):
     admin_user: ResourceName

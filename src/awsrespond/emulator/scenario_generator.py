@@ -169,7 +169,7 @@ def generate_scenario(seed: int) -> Scenario:
     destroy_rng = random.Random(f"destroy-{seed}")
     data_volume = DataVolume(
         name=destroy_rng.choice(_DATA_VOLUMES), size_gib=destroy_rng.choice((8, 20, 50, 100, 200)),
-        volume_type=destroy_rng.choice(("gp2", "gp3", "io1", "st1")),
+        volume_type=destroy_rng.choice(("gp2", "gp3", "io1")),
     ) if destroy_rng.random() < 0.85 else None
     company = rng.choice(_COMPANIES)
     primary = rng.choice(HOME_REGION_POOL)

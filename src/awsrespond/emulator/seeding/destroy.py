@@ -34,14 +34,17 @@ def seed_data_volume(run: Run, admin: Actor) -> None:
         "AvailabilityZone": zone, "Size": spec.size_gib, "VolumeType": spec.volume_type,
         "TagSpecifications": [{"ResourceType": "volume", "Tags": [{"Key": k, "Value": v} for k, v in tags.items()]}],
     }
+    request: dict[str, Any] = {"size": spec.size_gib, "zone": zone, "volumeType": spec.volume_type, "encrypted": False,
+                               "tagSpecificationSet": {"items": [{"resourceType": "volume",
+                                                                  "tags": _tag_set(tags)["items"]}]}}
+    if spec.iops:
+        params["Iops"] = request["iops"] = spec.iops
     volume = admin.call(
-        "ec2", run.primary, "CreateVolume", params,
-        request={"size": spec.size_gib, "zone": zone, "volumeType": spec.volume_type, "encrypted": False,
-                 "tagSpecificationSet": {"items": [{"resourceType": "volume", "tags": _tag_set(tags)["items"]}]}},
+        "ec2", run.primary, "CreateVolume", params, request=request,
         response=lambda r: ec2_response(
             volumeId=r["VolumeId"], size=r.get("Size"), zone=r.get("AvailabilityZone"), status="creating",
-            createTime=epoch_ms(r.get("CreateTime")), volumeType=r.get("VolumeType"), encrypted=False,
-            tagSet=_tag_set(tags),
+            createTime=epoch_ms(r.get("CreateTime")), volumeType=r.get("VolumeType"), iops=r.get("Iops"),
+            encrypted=False, tagSet=_tag_set(tags),
         ),
     )
     volume_id = volume["VolumeId"]
