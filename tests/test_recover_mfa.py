@@ -34,7 +34,9 @@ from awsrespond.recover.mfa_enrol import Terminal, enrol, otpauth_uri, qr_drawin
 
 
 @pytest.fixture
-def account() -> Iterator[ClientFactory]:
+def account(monkeypatch: pytest.MonkeyPatch) -> Iterator[ClientFactory]:
+    # No AWS-managed policies are needed here, and loading them makes every account seconds slower.
+    monkeypatch.setenv("MOTO_IAM_LOAD_MANAGED_POLICIES", "false")
     with mock_aws():
         yield ClientFactory(session=boto3.Session(region_name="us-east-1"), max_attempts=2)
 
