@@ -19,6 +19,7 @@ from awsrespond.aws.clients import ClientFactory
 from awsrespond.aws.identity import CallerIdentity, whoami
 from awsrespond.aws.regions import RegionPlan
 from awsrespond.case.workspace import Case
+from awsrespond.contain.planio import PLANS_DIR
 from awsrespond.contain.service import applied_plan, undo
 from awsrespond.harden import registry
 from awsrespond.harden.model import CheckResult, CheckSeverity, CheckStatus, HardenReport
@@ -36,12 +37,18 @@ POOL = ["us-east-2", "us-west-1", "us-west-2", "eu-west-1", "eu-central-1", "ap-
 CT_IDS = ["cloudtrail.multi-region-logging", "cloudtrail.log-file-validation"]
 
 
+@pytest.fixture(scope="module")
+def session() -> boto3.Session:
+    """One session for the module: its service models are loaded once (a new one per test costs seconds)."""
+    return boto3.Session(region_name="us-east-1")
+
+
 @pytest.fixture
-def factory(monkeypatch: pytest.MonkeyPatch) -> Iterator[ClientFactory]:
+def factory(monkeypatch: pytest.MonkeyPatch, session: boto3.Session) -> Iterator[ClientFactory]:
     # AWS-managed policies cost seconds per account set-up and reset; no check here needs them.
     monkeypatch.setenv("MOTO_IAM_LOAD_MANAGED_POLICIES", "false")
     with mock_aws():
-        yield ClientFactory(session=boto3.Session(region_name="us-east-1"), max_attempts=2)
+        yield ClientFactory(session=session, max_attempts=2)
 
 
 def _regions(rng: random.Random, n: int = 3) -> RegionPlan:
@@ -172,7 +179,7 @@ def test_cloudtrail_management_events_excluded_fails(factory: ClientFactory) -> 
 # -- GuardDuty -----------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("seed", [11, 12, 13])
+@pytest.mark.parametrize("seed", [11, 13])
 def test_guardduty_regions(factory: ClientFactory, tmp_path: Path, seed: int) -> None:
     rng = random.Random(seed)
     regions = _regions(rng, 4)
@@ -200,7 +207,7 @@ def test_guardduty_regions(factory: ClientFactory, tmp_path: Path, seed: int) ->
 # -- S3 account public access block --------------------------------------------------------------
 
 
-@pytest.mark.parametrize("seed", [21, 22, 23])
+@pytest.mark.parametrize("seed", [21, 22])
 def test_account_public_access_block(factory: ClientFactory, tmp_path: Path, seed: int) -> None:
     rng = random.Random(seed)
     identity = whoami(factory)
@@ -234,8 +241,7 @@ def test_account_public_access_block(factory: ClientFactory, tmp_path: Path, see
 # -- IAM -----------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("length", "reuse", "strong"), [(14, 24, True), (20, 24, True), (12, 24, False),
-                                                         (16, 5, False)])
+@pytest.mark.parametrize(("length", "reuse", "strong"), [(14, 24, True), (12, 24, False), (16, 5, False)])
 def test_password_policy(factory: ClientFactory, length: int, reuse: int, strong: bool) -> None:
     factory.client("iam").update_account_password_policy(
         MinimumPasswordLength=length, PasswordReusePrevention=reuse, RequireSymbols=True, RequireNumbers=True,
@@ -245,7 +251,7 @@ def test_password_policy(factory: ClientFactory, length: int, reuse: int, strong
     assert bool(plan_fixes(run).steps) is not strong
 
 
-@pytest.mark.parametrize(("keys", "mfa"), [(0, 1), (1, 0), (2, 1), (0, 0)])
+@pytest.mark.parametrize(("keys", "mfa"), [(0, 1), (2, 0)])
 def test_root_checks_from_the_account_summary(factory: ClientFactory, keys: int, mfa: int) -> None:
     identity = whoami(factory)
     iam = factory.client("iam")
@@ -357,7 +363,7 @@ def test_budget(factory: ClientFactory, setup: str) -> None:
         assert name in result.detail
 
 
-@pytest.mark.parametrize("contact", [None, "SECURITY", "BILLING"])
+@pytest.mark.parametrize("contact", ["SECURITY", "BILLING"])
 def test_security_contact(factory: ClientFactory, contact: str | None) -> None:
     if contact:
         factory.client("account").put_alternate_contact(
@@ -465,3 +471,79 @@ def test_the_report_is_the_model(factory: ClientFactory) -> None:
     plain = run.report()
     assert type(plain) is HardenReport and plain.model_dump() == run.model_dump()
     assert all(isinstance(c, CheckResult) for c in plain.checks)
+
+
+# -- the command ---------------------------------------------------------------------------------
+
+
+def _cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]:
+    from awsrespond.cli.app import main  # noqa: PLC0415  (the CLI module is heavy; only these tests need it)
+
+    capsys.readouterr()
+    code = main(["harden", *args])
+    return code, capsys.readouterr().out
+
+
+def test_cli_json_refusals_dry_run_and_fix(factory: ClientFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                          capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("COLUMNS", "300")  # the text tables unwrapped
+    identity = whoami(factory)
+    case = tmp_path / "case"
+    base = ["--region", "us-east-1", "--case", str(case), "--quiet"]
+    code, out = _cli(capsys, "--format", "json", *base)
+    report = HardenReport.model_validate_json(out)  # stdout is exactly one document
+    assert code == 1 and {c.id for c in report.checks} == ALL_IDS and report.fix_plan is None
+    assert json.loads((case / "recovery" / "harden.json").read_text())["checks"] == json.loads(out)["checks"]
+
+    s3control = factory.client("s3control")
+    only = ["--only", "s3.account-public-access-block,iam.password-policy"]
+    for refused in (["--confirm", "000000000000", "--format", "json"], ["--dry-run"]):
+        code, out = _cli(capsys, "--fix", *refused, *only, *base)
+        assert code == (2 if refused[0] == "--confirm" else 1)
+        with pytest.raises(s3control.exceptions.ClientError):
+            s3control.get_public_access_block(AccountId=identity.account_id)
+    assert "s3control.put-public-access-block" in out and "iam.password-policy" in out, "text: checks and changes"
+    assert list((case / PLANS_DIR).glob("*.json")), "the dry run kept its plan"
+    assert _cli(capsys, "--dry-run", *base)[0] == 2, "--dry-run goes with --fix"
+    assert _cli(capsys, "--only", "nothing.here", *base)[0] == 2
+
+    code, out = _cli(capsys, "--fix", "--confirm", identity.account_id, *only, "--format", "json", *base)
+    report = HardenReport.model_validate_json(out)
+    assert code == 0, out
+    assert [c.status for c in report.checks] == [CheckStatus.PASS, CheckStatus.PASS] and report.fix_plan
+
+
+# -- a seeded compromise -------------------------------------------------------------------------
+
+
+def test_seeded_compromise(tmp_path: Path) -> None:
+    """The attacker stopped the trail (which never had validation) and worked in regions without GuardDuty."""
+    from awsrespond.emulator import EmulatorServer, generate_scenario, seed  # noqa: PLC0415
+
+    with EmulatorServer() as server:
+        seeded = seed(server, generate_scenario(random.Random(7).randrange(10**4)))
+        factory = server.factory()
+        identity = whoami(factory)
+        regions = RegionPlan(enabled=sorted(set(seeded.home_regions) | set(seeded.attacker_regions)))
+        run = run_checks(factory, identity, regions)
+        document = json.loads(run.model_dump_json())
+        assert {c["id"] for c in document["checks"]} == ALL_IDS
+        trail = run.by_id("cloudtrail.multi-region-logging")
+        assert trail.status is CheckStatus.FAIL and trail.resources == [seeded.trail_arn] and trail.fixable
+        assert run.by_id("cloudtrail.log-file-validation").status is CheckStatus.FAIL
+        guardduty = run.by_id("guardduty.enabled-all-regions")
+        assert set(guardduty.resources) == set(seeded.attacker_regions) - set(seeded.home_regions)
+        assert all(guardduty.regions[r] == "enabled" for r in seeded.home_regions)
+        later = run_checks(factory, identity, regions, only=["iam.unused-credentials-90d"],
+                           now=now_utc() + timedelta(days=120))
+        assert seeded.compromised_access_key_id in later.checks[0].resources
+
+        changes = plan_fixes(run)
+        on_trail = [(s.action, s.target.arn) for s in changes.steps if s.target.type == "AWS::CloudTrail::Trail"]
+        assert sorted(on_trail) == [("cloudtrail.start-logging", seeded.trail_arn),
+                                    ("cloudtrail.update-trail", seeded.trail_arn)]
+        _apply(factory, identity, changes, _case(tmp_path, identity))
+        after = run_checks(factory, identity, regions)
+        fixed = {c.id for c in run.checks if c.fixable}
+        assert "s3.account-public-access-block" in fixed, "S3 Control answers the emulator too"
+        assert all(after.by_id(i).status is CheckStatus.PASS for i in fixed), [after.by_id(i) for i in fixed]
