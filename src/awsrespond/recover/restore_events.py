@@ -19,6 +19,7 @@ import duckdb
 from awsrespond.attribution import case_sessions
 from awsrespond.case.workspace import Case
 from awsrespond.contain.planner.events import case_event_reader
+from awsrespond.findings import Classification
 from awsrespond.hunt.session_model import AttackerSession
 from awsrespond.timeutil import as_utc, coerce_instant
 from awsrespond.trail.stored import case_store_path
@@ -144,6 +145,10 @@ def case_destructions(case: Case) -> CaseDestructions:
     since = window_since(case, sessions)
     notes: list[str] = []
     created = {(r.type, r.id) for s in sessions for r in s.created}
+    findings = case.findings()
+    # Attribution also knows instances EC2 launched for the attacker's spot requests.
+    created |= {(f.resource.type, f.resource.id) for f in (findings.findings if findings else [])
+                if f.classification is Classification.ATTACKER_CREATED}
     wanted = [(s, t) for s in sessions for t in s.timeline
               if t.event_name in DESTRUCTIVE and not t.error_code and t.event_id]
     reader = case_event_reader(case)
@@ -166,7 +171,7 @@ def case_destructions(case: Case) -> CaseDestructions:
         kind = DESTRUCTIVE[str(record["eventName"])]
         region = str(record.get("awsRegion") or entry.region or "")
         for resource_id, details in _ids(record):
-            if (kind, resource_id) in created or (kind == INSTANCE and (INSTANCE, resource_id) in created):
+            if (kind, resource_id) in created:
                 continue  # the attacker's own: nothing to restore
             key = (kind, resource_id, region)
             if key in seen:
