@@ -20,6 +20,7 @@ CREATED_ID_KEYS = {
     "iam.create-replacement-access-key": "access_key_id",
     "ec2.snapshot-volume": "snapshot",
     "guardduty.create-detector": "detector_id",
+    "ec2.create-volume-from-snapshot": "volume",
 }
 
 

@@ -36,6 +36,7 @@ class ChangeSet:
     steps: list[Step] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     options: dict[str, Any] = field(default_factory=dict)
+    never_touch: list[str] = field(default_factory=list)  # break-glass names/ARNs: the executor refuses them too
 
     def add(self, action: str, target: Target, *, expect: dict[str, Any], post: dict[str, Any],
             params: dict[str, Any] | None = None, reason: str = "", after: list[str] | None = None,
@@ -57,7 +58,8 @@ class ChangeSet:
             plan_id=f"{now_utc():%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}", case_id=case.case_id,
             account_id=identity.account_id, partition=identity.partition, created=now_utc(),
             created_by=identity.arn, options={"command": self.command, **self.options},
-            compromised=case_compromised(case, identity), steps=list(self.steps), notes=list(self.notes),
+            compromised=case_compromised(case, identity), never_touch=sorted(set(self.never_touch)),
+            steps=list(self.steps), notes=list(self.notes),
         )
 
 

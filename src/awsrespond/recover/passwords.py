@@ -161,6 +161,7 @@ def plan_password_resets(
     console = console_users(iam)
     wanted = list(dict.fromkeys([*users, *(console if all_console_users else [])]))
     me = caller_user(identity)
+    changes.never_touch.extend(never_touch)  # the executor refuses them too, as a second line
     planned: list[str] = []
     skipped: list[SkippedUser] = []
     for user in wanted:
