@@ -12,6 +12,7 @@ from typing import Any
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 from botocore.stub import Stubber
 from moto import mock_aws
 
@@ -174,6 +175,22 @@ def test_cloudtrail_management_events_excluded_fails(factory: ClientFactory) -> 
     run = run_checks(factory, whoami(factory), RegionPlan(enabled=["us-east-1"]), only=CT_IDS)
     result = run.by_id(CT_IDS[0])
     assert result.status is CheckStatus.FAIL and not result.fixable and "management events" in result.fix
+
+
+def test_unreadable_event_selectors_are_assumed_default(factory: ClientFactory,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """An organization trail's selectors may be unreadable from a member account: not a failure, but said."""
+    arn = _trail(factory, random.Random(9), multi=True, logging=True, validation=True)
+    client = factory.client("cloudtrail")
+
+    def denied(**kwargs: Any) -> Any:
+        raise ClientError({"Error": {"Code": "AccessDeniedException", "Message": "no"}}, "GetEventSelectors")
+
+    monkeypatch.setattr(client, "get_event_selectors", denied)
+    run = run_checks(factory, whoami(factory), RegionPlan(enabled=["us-east-1"]), only=CT_IDS)
+    assert all(c.status is CheckStatus.PASS for c in run.checks)
+    assert any("cloudtrail:GetEventSelectors" in e and "assumed" in e for e in run.checks[0].errors)
+    assert arn.endswith(run.checks[0].detail.split(" ")[0])
 
 
 # -- GuardDuty -----------------------------------------------------------------------------------

@@ -39,6 +39,7 @@ class TrailState:
     management: bool = True
     organization: bool = False
     errors: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
     def label(self) -> str:
         return f"{self.name} ({self.home_region})"
@@ -75,9 +76,15 @@ def _read_trail(ctx: HardenContext, summary: Mapping[str, Any]) -> TrailState:
         state.validation = bool(trail.get("LogFileValidationEnabled"))
         state.organization = bool(trail.get("IsOrganizationTrail"))
         state.logging = bool(ctx.call("cloudtrail", "get_trail_status", region, Name=arn).get("IsLogging"))
-        state.management = _management_events(ctx.call("cloudtrail", "get_event_selectors", region, TrailName=arn))
     except ReadError as exc:
         state.errors.append(str(exc))
+        return state
+    try:
+        state.management = _management_events(ctx.call("cloudtrail", "get_event_selectors", region, TrailName=arn))
+    except ReadError as exc:
+        # An organization trail's selectors may not be readable from a member account: assumed to log
+        # management events (the default), and said so.
+        state.notes.append(f"{exc}; assumed to log management events")
     return state
 
 
@@ -116,7 +123,7 @@ NO_TRAIL_FIX = ("Create a multi-region trail with log-file validation into a pri
 @check(MULTI_REGION, "A multi-region CloudTrail trail is logging management events", CheckSeverity.CRITICAL)
 def multi_region_logging(ctx: HardenContext) -> Outcome:
     trails = read_trails(ctx)
-    errors = [e for t in trails for e in t.errors]
+    errors = [e for t in trails for e in (*t.errors, *t.notes)]
     covering = _covering(trails)
     if covering:
         return passed(f"{', '.join(t.label() for t in covering)} logs every region", errors=errors)
@@ -146,7 +153,7 @@ def multi_region_logging(ctx: HardenContext) -> Outcome:
 @check(VALIDATION, "The logging multi-region trail has log-file validation on", CheckSeverity.MEDIUM)
 def log_file_validation(ctx: HardenContext) -> Outcome:
     trails = read_trails(ctx)
-    errors = [e for t in trails for e in t.errors]
+    errors = [e for t in trails for e in (*t.errors, *t.notes)]
     covering = _covering(trails)
     validated = [t for t in covering if t.validation]
     if validated:
