@@ -316,6 +316,7 @@ def test_unused_credentials(factory: ClientFactory, tmp_path: Path, seed: int) -
     logins = {u for u, _ in users if _has_login(factory, u)}
     assert set(result.resources) == keys | logins | {keep}
     changes = plan_fixes(run)
+    assert changes.never_touch == [f"arn:aws:iam::{identity.account_id}:user/{keep}"], "the executor refuses it too"
     assert {s.target.id for s in changes.steps if s.action == "iam.deactivate-access-key"} == keys - {keep_key}
     assert {s.target.id for s in changes.steps if s.action == "iam.delete-login-profile"} == logins
     assert any(keep in n and "never-touch" in n for n in changes.notes)

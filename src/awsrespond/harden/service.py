@@ -104,7 +104,7 @@ def plan_fixes(run: HardenRun, *, command: str = COMMAND) -> ChangeSet:
     ctx = run._context
     if ctx is None:
         raise ValueError("plan_fixes needs the HardenRun that run_checks returned")
-    changes = ChangeSet(command=command)
+    changes = ChangeSet(command=command, never_touch=list(ctx.never_touch))
     failing = {cid: o for cid, o in run._outcomes.items() if o.status is CheckStatus.FAIL}
     for fix in all_fixers():
         mine = {cid: failing[cid] for cid in fix.checks if cid in failing and failing[cid].fixable}
