@@ -6,7 +6,20 @@ import sys
 
 import typer
 
-from awsrespond.cli import contain_cmd, emulator_cmd, hunt_cmd, recover_app, triage_cmd
+from awsrespond.cli import (
+    contain_cmd,
+    emulator_cmd,
+    harden_cmd,
+    hunt_cmd,
+    recover_app,
+    recover_budget_cmd,  # noqa: F401
+    recover_contacts_cmd,  # noqa: F401
+    recover_insights_cmd,  # noqa: F401
+    recover_mfa_cmd,  # noqa: F401
+    recover_passwords_cmd,  # noqa: F401
+    recover_restore_cmd,  # noqa: F401
+    triage_cmd,
+)
 from awsrespond.cli.ui import Ui
 from awsrespond.errors import AwsRespondError
 
@@ -29,6 +42,7 @@ app.command("baseline")(triage_cmd.baseline)
 app.command("policy")(triage_cmd.policy)
 app.add_typer(contain_cmd.contain, name="contain")
 app.add_typer(recover_app.recover, name="recover")
+app.command("harden")(harden_cmd.harden)
 app.command("emulator")(emulator_cmd.emulator)
 app.command("demo")(emulator_cmd.demo)
 
