@@ -106,6 +106,17 @@ def test_demo_runs_end_to_end_and_says_where_the_case_is(tmp_path: Path) -> None
     assert str(cases[0].parent.relative_to(tmp_path)) in result.stdout
     document = json.loads(cases[0].read_text())
     assert any(f["severity"] == "critical" for f in document["findings"])
+    # It ends with the recovery checklist: containment done, the deleted volume restored, the fixable
+    # harden checks passing after the fix; root and the report to AWS left to a person.
+    assert "Recovery checklist" in result.stdout
+    checklist = json.loads((cases[0].parent / "recovery" / "checklist.json").read_text())
+    jsonschema.validate(checklist, shipped("recover-checklist"))
+    status = {item["id"]: item["status"] for item in checklist["items"]}
+    assert status["contain.applied"] == "done" and status["restore"] == "done"
+    assert status["passwords.rotated"] == "done" and status["budgets.alerting-budget"] == "done"
+    assert status["root.password"] == "manual" and status["aws.report"] == "manual"
+    assert status["harden.cloudtrail.multi-region-logging"] == "done"
+    assert status["harden.guardduty.enabled-all-regions"] == "done"
 
 
 def test_emulator_command_serves_a_seeded_account(tmp_path: Path) -> None:

@@ -13,6 +13,7 @@ from awsrespond.cli import (
     hunt_cmd,
     recover_app,
     recover_budget_cmd,  # noqa: F401
+    recover_checklist_cmd,  # noqa: F401
     recover_contacts_cmd,  # noqa: F401
     recover_insights_cmd,  # noqa: F401
     recover_mfa_cmd,  # noqa: F401

@@ -15,6 +15,7 @@ import typer
 from awsrespond.aws.identity import whoami
 from awsrespond.cli import options as opt
 from awsrespond.cli.contain_render import apply_summary, plan_table
+from awsrespond.cli.demo_recover import demo_recovery
 from awsrespond.cli.hunt_render import attribution_summary, hunt_summary
 from awsrespond.cli.render import triage_summary
 from awsrespond.cli.triage_cmd import execute_triage
@@ -138,5 +139,6 @@ def demo(
                           + (", ".join(left) if left else "none")))
         if history:
             ui.out.print(safe(f"Listed at low, as history: {len(history)} terminated instances ({', '.join(history)})"))
+        demo_recovery(ui, opened, factory, identity, email=f"security@{chosen.company}.example")
     ui.out.print(safe(f"Demo finished. The case is in {opened.root}"))
     return 0 if applied.ok and not left else 1

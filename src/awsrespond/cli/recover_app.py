@@ -87,7 +87,6 @@ def run_changes(ui: Ui, case: Case, factory: ClientFactory, identity: CallerIden
 
     document = apply_changes(case, factory, identity, plan, confirm=confirm, ask=_ask(ui), progress=progress,
                              verify_delay=verify_delay)
-    case.record_command(changes.command, plan=plan.plan_id, ok=document.ok)
     if ui.fmt is OutputFormat.TEXT:
         apply_summary(ui, document)
     return document

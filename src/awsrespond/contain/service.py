@@ -67,7 +67,9 @@ def apply_plan(
     report = Executor(ctx, journal_of(case), identity, caller_key(factory), options, progress).run()
     case.evidence.flush()
     artefacts = _record_artefacts(case, report)
-    case.record_command("contain apply", plan=plan.plan_id, ok=report.ok, counts=report.counts())
+    # recover/harden plans name their command; everything else is a containment plan
+    command = str(plan.options.get("command") or "contain apply")
+    case.record_command(command, plan=plan.plan_id, ok=report.ok, counts=report.counts())
     return ApplyDocument(
         plan_id=plan.plan_id, case_id=plan.case_id, account=identity.as_dict(), ok=report.ok,
         counts=report.counts(), own_artefacts=artefacts,

@@ -16,7 +16,16 @@ from awsrespond.case.workspace import CaseManifest, EvidenceIndex, FindingsFile
 from awsrespond.contain.documents import ApplyDocument, JournalRecord, UndoDocument
 from awsrespond.contain.model import Plan
 from awsrespond.findings import Finding
+from awsrespond.harden.model import HardenReport
 from awsrespond.hunt.run import HuntDocument
+from awsrespond.recover.attack_cost import AttackCostDocument
+from awsrespond.recover.budget import BudgetDocument
+from awsrespond.recover.checklist import Checklist
+from awsrespond.recover.contacts import ContactsReport
+from awsrespond.recover.mfa import MfaDocument
+from awsrespond.recover.passwords import PasswordsDocument
+from awsrespond.recover.public_ips import PublicIpDocument
+from awsrespond.recover.restore import RestoreDocument
 from awsrespond.triage import TriageDocument
 
 MODELS: dict[str, type[BaseModel]] = {
@@ -30,6 +39,15 @@ MODELS: dict[str, type[BaseModel]] = {
     "journal-record": JournalRecord,
     "contain-apply": ApplyDocument,
     "contain-undo": UndoDocument,
+    "recover-contacts": ContactsReport,
+    "recover-budget": BudgetDocument,
+    "recover-mfa": MfaDocument,
+    "recover-passwords": PasswordsDocument,
+    "recover-restore": RestoreDocument,
+    "recover-ips": PublicIpDocument,
+    "recover-cost": AttackCostDocument,
+    "recover-checklist": Checklist,
+    "harden": HardenReport,
 }
 
 
