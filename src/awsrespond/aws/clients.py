@@ -12,6 +12,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import boto3
 from botocore.config import Config
@@ -101,6 +102,10 @@ class ClientFactory:
                 kwargs["endpoint_url"] = self.endpoint_url
             created = self.session.client(service, **kwargs)  # type: ignore[call-overload]
             created.meta.events.register("before-call", self._observe)
+            if self.endpoint_url and service == "s3control":
+                # S3 Control sends each call to ``{AccountId}.<endpoint>``: a custom endpoint (the emulator, a
+                # proxy) has no such host, so the account label is dropped there before signing.
+                created.meta.events.register("before-sign.s3-control", _drop_account_host)
             self._clients[key] = created
             return created
 
@@ -120,3 +125,10 @@ class ClientFactory:
             self.calls.append(call)
         for observer in self.observers:
             observer(call)
+
+
+def _drop_account_host(request: Any, **_: Any) -> None:
+    parts = urlsplit(request.url)
+    first, _, rest = parts.netloc.partition(".")
+    if rest and len(first) == 12 and first.isdigit():
+        request.url = urlunsplit(parts._replace(netloc=rest))

@@ -8,7 +8,6 @@ from awsrespond.aws.errors import error_code
 from awsrespond.contain.model import Target
 from awsrespond.harden.model import CheckSeverity, CheckStatus
 from awsrespond.harden.registry import GLOBAL, HardenContext, Outcome, ReadError, check, failed, fixer, passed
-from awsrespond.recover.actions.hardening import without_host_prefix
 from awsrespond.recover.changes import ChangeSet
 
 CHECK_ID = "s3.account-public-access-block"
@@ -19,7 +18,6 @@ NO_CONFIGURATION = "NoSuchPublicAccessBlockConfiguration"
 
 def read_account_block(ctx: HardenContext) -> dict[str, bool] | None:
     """The four settings, or None when the account has no configuration. Raises ReadError."""
-    without_host_prefix(ctx.factory.client("s3control"), ctx.factory.endpoint_url)
     try:
         answer = ctx.call("s3control", "get_public_access_block", GLOBAL, AccountId=ctx.account_id)
     except ReadError as exc:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 from botocore.exceptions import ClientError
 
@@ -24,23 +23,6 @@ PAB_SETTINGS = ("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "Res
 TRAIL_SETTINGS = {"multi_region": ("IsMultiRegionTrail", "IsMultiRegionTrail"),
                   "log_file_validation": ("EnableLogFileValidation", "LogFileValidationEnabled")}
 _GONE = frozenset({"TrailNotFoundException", "NoSuchBucket", "404", "NotFound"})
-
-
-def _drop_account_host(request: Any, **_: Any) -> None:
-    parts = urlsplit(request.url)
-    first, _, rest = parts.netloc.partition(".")
-    if rest and len(first) == 12 and first.isdigit():
-        request.url = urlunsplit(parts._replace(netloc=rest))
-
-
-def without_host_prefix(client: Any, endpoint_url: str | None) -> Any:
-    """S3 Control sends each call to ``{AccountId}.<endpoint>`` (its endpoint rules); against a custom endpoint
-    (the emulator, a proxy) that host does not exist, so the account label is dropped there before signing.
-    Real AWS keeps it."""
-    if endpoint_url:
-        client.meta.events.register("before-sign.s3-control", _drop_account_host,
-                                    unique_id="awsrespond-s3control-custom-endpoint")
-    return client
 
 
 def _trail(ctx: ActionContext, step: Step) -> dict[str, Any] | None:
@@ -276,7 +258,7 @@ class PutAccountPublicAccessBlock(Action):
     undo_permissions = ("s3:PutAccountPublicAccessBlock",)
 
     def _client(self, ctx: ActionContext, step: Step) -> Any:
-        return without_host_prefix(ctx.client("s3control", step.target.region), ctx.factory.endpoint_url)
+        return ctx.client("s3control", step.target.region)
 
     def observe(self, ctx: ActionContext, step: Step) -> dict[str, Any]:
         try:
