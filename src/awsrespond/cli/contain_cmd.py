@@ -23,7 +23,6 @@ from awsrespond.contain.planio import write_plan
 from awsrespond.contain.planner.plan import PlanOptions, build_plan
 from awsrespond.contain.safety import DEFAULT_MAX_STEPS
 from awsrespond.contain.service import applied_plan, apply_plan, load_for_case, undo
-from awsrespond.detect.baseline import load_baseline
 
 contain = typer.Typer(
     help="Containment: plan (read-only), apply a reviewed plan, undo reversible steps.",
@@ -36,9 +35,6 @@ Confirm = Annotated[
 ]
 ListOption = Annotated[list[str] | None, typer.Option(metavar="PATTERN")]
 
-
-def _split(values: list[str] | None) -> list[str]:
-    return [part.strip() for value in values or [] for part in value.split(",") if part.strip()]
 
 
 def _open_case(case_dir: Path | None) -> Case:
@@ -85,8 +81,8 @@ def plan_cmd(
     factory, identity = connect(ui, SessionSpec(profile=profile, endpoint_url=endpoint_url))
     ui.info(safe(f"Case {opened.root}"))
     plan = build_plan(opened, factory, identity, PlanOptions(
-        suspect_as_attacker=suspect_as_attacker, only=_split(only), exclude=_split(exclude),
-        never_touch=sorted(set(_split(never_touch)) | set(load_baseline(baseline).never_touch if baseline else []))))
+        suspect_as_attacker=suspect_as_attacker, only=opt.split_values(only), exclude=opt.split_values(exclude),
+        never_touch=opt.never_touch_names(never_touch, baseline)))
     path = write_plan(opened, plan, output)
     opened.record_command("contain plan", plan=plan.plan_id, steps=len(plan.steps))
     if fmt is OutputFormat.JSON:
@@ -173,7 +169,7 @@ def undo_cmd(
     plan = applied_plan(opened, plan_id)
     factory, identity = connect(ui, SessionSpec(profile=profile, endpoint_url=endpoint_url))
     ask = _ask(ui)
-    document = undo(opened, factory, identity, plan, step_ids=_split(step), all_reversible=all_reversible,
+    document = undo(opened, factory, identity, plan, step_ids=opt.split_values(step), all_reversible=all_reversible,
                     reopen_attacker_access=reopen_attacker_access, confirm=confirm,
                     ask=ask)
     if fmt is OutputFormat.JSON:

@@ -16,7 +16,6 @@ from awsrespond.cli import options as opt
 from awsrespond.cli.recover_app import Confirm, DryRun, case_for, run_changes
 from awsrespond.cli.triage_cmd import EXIT_OK, EXIT_PARTIAL, EXIT_SUSPICIOUS, connect
 from awsrespond.cli.ui import OutputFormat, Ui, safe
-from awsrespond.detect.baseline import load_baseline
 from awsrespond.errors import UsageError
 from awsrespond.harden.model import CheckStatus, HardenReport
 from awsrespond.harden.registry import all_checks, select
@@ -25,9 +24,6 @@ from awsrespond.harden.service import plan_fixes, run_checks
 CASE_FILE = "recovery/harden.json"
 STATUS_STYLE = {CheckStatus.PASS: "green", CheckStatus.FAIL: "bold red", CheckStatus.ERROR: "yellow"}
 
-
-def _split(values: list[str] | None) -> list[str]:
-    return [part.strip() for value in values or [] for part in value.split(",") if part.strip()]
 
 
 def checks_table(ui: Ui, report: HardenReport, title: str) -> None:
@@ -68,13 +64,13 @@ def harden(
 ) -> int:
     """Security checks with stable ids (pass, fail or error, each with its fix). Read-only unless --fix."""
     ui = Ui(fmt, quiet=quiet)
-    wanted = _split(only)
+    wanted = opt.split_values(only)
     if wanted and not select(wanted):
         known = ", ".join(c.id for c in all_checks())
         raise UsageError(f"--only {','.join(wanted)} names no check; the checks are: {known}")
     if (dry_run or confirm is not None) and not fix:
         raise UsageError("--dry-run and --confirm go with --fix")
-    protected = sorted(set(_split(never_touch)) | set(load_baseline(baseline).never_touch if baseline else []))
+    protected = opt.never_touch_names(never_touch, baseline)
     factory, identity = connect(ui, SessionSpec(profile=profile, endpoint_url=endpoint_url))
     region_plan = plan_regions(factory, parse_region_option(regions), identity.partition)
     ui.info(safe(f"Regions: {len(region_plan.enabled)} to check"

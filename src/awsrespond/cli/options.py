@@ -38,3 +38,15 @@ Since = Annotated[
 Strict = Annotated[bool, typer.Option("--strict", help="Exit 3 when any part of the sweep was incomplete.")]
 Workers = Annotated[int, typer.Option("--max-workers", min=1, max=64, metavar="N", help="Parallel API calls.")]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No banner or progress on stderr.")]
+
+
+def split_values(values: list[str] | None) -> list[str]:
+    """A repeatable option whose values may also be comma-separated: ``--x a,b --x c`` -> [a, b, c]."""
+    return [part.strip() for value in values or [] for part in value.split(",") if part.strip()]
+
+
+def never_touch_names(names: list[str] | None, baseline: Path | None) -> list[str]:
+    """``--never-touch`` values plus the baseline file's ``never_touch`` list."""
+    from awsrespond.detect.baseline import load_baseline  # noqa: PLC0415 - only commands that change things need it
+
+    return sorted(set(split_values(names)) | set(load_baseline(baseline).never_touch if baseline else []))

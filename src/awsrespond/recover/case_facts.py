@@ -9,13 +9,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-import duckdb
-
 from awsrespond.attribution import case_sessions
 from awsrespond.case.workspace import Case
 from awsrespond.findings import Classification, Finding
 from awsrespond.timeutil import as_utc
-from awsrespond.trail.stored import case_store_path
+from awsrespond.trail.stored import case_store_path, connect_readonly
 
 ATTACKER_CLASSES = frozenset({Classification.ATTACKER_CREATED, Classification.SUSPECT})
 _BLOBS = ("requestParameters", "responseElements")
@@ -92,11 +90,7 @@ def case_events(case: Case, names: Iterable[str]) -> list[dict[str, Any]]:
     wanted = sorted(set(names))
     if not path.exists() or not wanted:
         return []
-    try:
-        con = duckdb.connect(str(path), read_only=True)
-    except duckdb.ConnectionException:
-        # This process holds the store open read-write (hunt ran just before): share that instance.
-        con = duckdb.connect(str(path))
+    con = connect_readonly(path)
     try:
         rows = con.execute(
             "SELECT eventID, eventTime, eventName, awsRegion, "

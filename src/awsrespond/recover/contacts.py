@@ -13,7 +13,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import yaml
 from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -25,7 +24,7 @@ from awsrespond.contain.model import Target
 from awsrespond.errors import UsageError
 from awsrespond.recover.changes import ChangeSet
 from awsrespond.timeutil import coerce_instant
-from awsrespond.trail.stored import case_store_path
+from awsrespond.trail.stored import case_store_path, connect_readonly
 
 CONTACT_TYPES: tuple[str, ...] = ("BILLING", "OPERATIONS", "SECURITY")
 CONSOLE_URL = "https://console.aws.amazon.com/billing/home#/account"
@@ -215,10 +214,7 @@ def contact_events(case: Case, names: tuple[str, ...] = CONTACT_EVENTS) -> list[
     if until is not None:
         query += " AND eventTime <= ?"
         params.append(until)
-    try:
-        con = duckdb.connect(str(path), read_only=True)
-    except duckdb.ConnectionException:
-        con = duckdb.connect(str(path))  # this process holds the store open read-write (see planner/events.py)
+    con = connect_readonly(path)
     try:
         rows = con.execute(query + " ORDER BY eventTime", params).fetchall()
     finally:

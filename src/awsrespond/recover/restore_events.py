@@ -22,7 +22,7 @@ from awsrespond.contain.planner.events import case_event_reader
 from awsrespond.findings import Classification
 from awsrespond.hunt.session_model import AttackerSession
 from awsrespond.timeutil import as_utc, coerce_instant
-from awsrespond.trail.stored import case_store_path
+from awsrespond.trail.stored import case_store_path, connect_readonly
 
 VOLUME, INSTANCE, OBJECT, OTHER = "AWS::EC2::Volume", "AWS::EC2::Instance", "AWS::S3::Object", "other"
 DESTRUCTIVE = {
@@ -77,10 +77,7 @@ def _store(case: Case) -> Iterator[duckdb.DuckDBPyConnection | None]:
     if not path.exists():
         yield None
         return
-    try:
-        con = duckdb.connect(str(path), read_only=True)
-    except duckdb.ConnectionException:
-        con = duckdb.connect(str(path))  # this process still holds it open read-write (hunt just ran)
+    con = connect_readonly(path)
     try:
         yield con
     finally:

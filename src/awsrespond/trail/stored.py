@@ -42,6 +42,15 @@ def case_store_path(case: Case) -> Path:
     return case.root / EVENTS_DIR / DATABASE
 
 
+def connect_readonly(path: Path) -> duckdb.DuckDBPyConnection:
+    """A connection for reading the case's store. When this process still holds it open read-write
+    (hunt ran just before, as in the demo), DuckDB only shares that same instance, so use it."""
+    try:
+        return duckdb.connect(str(path), read_only=True)
+    except duckdb.ConnectionException:
+        return duckdb.connect(str(path))
+
+
 def open_case_store(case: Case) -> EventStore:
     """The case's event store, created on first use (directory 0700, database 0600)."""
     path = case_store_path(case)

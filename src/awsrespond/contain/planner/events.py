@@ -7,10 +7,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-import duckdb
-
 from awsrespond.case.workspace import Case
-from awsrespond.trail.stored import case_store_path
+from awsrespond.trail.stored import case_store_path, connect_readonly
 
 _BLOBS = ("requestParameters", "responseElements", "additionalEventData", "resources")
 
@@ -25,12 +23,7 @@ def case_event_reader(case: Case) -> Callable[[Sequence[str]], list[dict[str, An
         ids = sorted({i for i in event_ids if i})
         if not ids:
             return []
-        try:
-            con = duckdb.connect(str(path), read_only=True)
-        except duckdb.ConnectionException:
-            # This process still holds the store open read-write (hunt ran just before, as in the
-            # demo); DuckDB then only shares that same instance.
-            con = duckdb.connect(str(path))
+        con = connect_readonly(path)
         try:
             cursor = con.execute(
                 "SELECT eventID, eventTime, eventName, eventSource, awsRegion, recipientAccountId, "
@@ -60,10 +53,7 @@ def previous_trust_policy(case: Case, role: str, before: Any, exclude: set[str])
     path = case_store_path(case)
     if not path.exists() or before is None:
         return None
-    try:
-        con = duckdb.connect(str(path), read_only=True)
-    except duckdb.ConnectionException:
-        con = duckdb.connect(str(path))
+    con = connect_readonly(path)
     try:
         rows = con.execute(
             "SELECT eventID, eventName, CAST(requestParameters AS VARCHAR) FROM events "
