@@ -68,6 +68,7 @@ def run_changes(ui: Ui, case: Case, factory: ClientFactory, identity: CallerIden
     confirmation is missing or wrong, before anything changes.
     """
     plan = changes.to_plan(case, identity)
+    changes.planned = plan
     if not plan.steps:
         ui.info(safe(f"{changes.command}: nothing to change."))
         for note in plan.notes:

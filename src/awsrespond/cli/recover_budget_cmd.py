@@ -129,6 +129,8 @@ def budget_cmd(
         applied = run_changes(ui, opened, factory, identity, changes, confirm=confirm, dry_run=dry_run)
         if applied is not None:
             document.plan_id, document.applied, steps_ok = applied.plan_id, True, applied.ok
+        elif dry_run and changes.planned is not None and changes.steps:
+            document.plan_id = changes.planned.plan_id
     report = read_budgets(factory, identity.account_id, region=region)
     document.budgets, document.errors = report.budgets, report.errors
     document.ok = steps_ok and bool(report.with_alerts) and not any(b.alert_state == "ALARM" for b in report.budgets)

@@ -115,6 +115,8 @@ def contacts_cmd(
             after = flag_changes(read_contacts(factory, identity.account_id, region=region), opened)
             after.plan_id, after.applied, steps_ok = applied.plan_id, True, applied.ok
             report = after
+        elif dry_run and changes.planned is not None and changes.steps:
+            report.plan_id = changes.planned.plan_id
         report.notes.extend(changes.notes)
     opened.write_json("recovery/contacts.json", report.model_dump(mode="json"))
     if fmt is OutputFormat.JSON:

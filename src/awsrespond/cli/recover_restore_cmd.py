@@ -79,6 +79,8 @@ def restore_cmd(
         document.steps = list(changes.steps)
     if applied is not None:
         document.plan_id, document.applied = applied.plan_id, applied.ok
+    elif dry_run and changes.planned is not None and changes.steps:
+        document.plan_id = changes.planned.plan_id
     opened.write_json("recovery/restore.json", document.model_dump(mode="json"))
     if fmt is OutputFormat.JSON:
         ui.json(document.model_dump_json())

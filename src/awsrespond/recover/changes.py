@@ -37,6 +37,7 @@ class ChangeSet:
     notes: list[str] = field(default_factory=list)
     options: dict[str, Any] = field(default_factory=dict)
     never_touch: list[str] = field(default_factory=list)  # break-glass names/ARNs: the executor refuses them too
+    planned: Plan | None = None  # the sealed plan, once shown (dry run included): its id names it in JSON output
 
     def add(self, action: str, target: Target, *, expect: dict[str, Any], post: dict[str, Any],
             params: dict[str, Any] | None = None, reason: str = "", after: list[str] | None = None,
