@@ -261,7 +261,8 @@ def test_seeded_scenario_every_console_user_reset(tmp_path: Path, capsys: pytest
         iam = factory.client("iam")
         console = console_users(iam)
         assert seeded.attacker_user in console
-        code, out, err = _run(["--all-console-users", "--confirm", identity.account_id, "--endpoint-url",
+        # The "done when" command: without --user, every console user is reset.
+        code, out, err = _run(["--confirm", identity.account_id, "--endpoint-url",
                                server.endpoint_url, "--case", str(tmp_path / "c"), "--format", "json"], capsys)
         document = PasswordsDocument.model_validate_json(out)
         refused = {s.user for s in document.skipped}

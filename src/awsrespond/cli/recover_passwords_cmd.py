@@ -16,8 +16,6 @@ from awsrespond.cli.recover_app import Confirm, DryRun, case_for, recover, run_c
 from awsrespond.cli.triage_cmd import EXIT_OK, EXIT_SUSPICIOUS, connect
 from awsrespond.cli.ui import OutputFormat, Ui, safe
 from awsrespond.contain.journal import StepStatus
-from awsrespond.detect.baseline import load_baseline
-from awsrespond.errors import UsageError
 from awsrespond.recover.changes import ChangeSet
 from awsrespond.recover.passwords import (
     RESET_ACTION,
@@ -32,16 +30,14 @@ POLICY_URL = "https://console.aws.amazon.com/iam/home#/account_settings"
 _DONE = (StepStatus.VERIFIED, StepStatus.DONE)
 
 
-def _split(values: list[str] | None) -> list[str]:
-    return [part.strip() for value in values or [] for part in value.split(",") if part.strip()]
-
 
 @recover.command("passwords")
 def passwords_cmd(
     user: Annotated[list[str] | None, typer.Option("--user", metavar="NAME",
                                                    help="Reset this IAM user's console password (repeatable).")] = None,
     all_console_users: Annotated[bool, typer.Option(
-        "--all-console-users", help="Reset every IAM user that has a console password.")] = False,
+        "--all-console-users", help="Reset every IAM user that has a console password (the default "
+                                    "without --user; with --user, in addition).")] = False,
     include_me: Annotated[bool, typer.Option(
         "--include-me", help="Consider your own IAM user too (the executor still refuses to change the principal "
                              "you are signed in as: you are told how to change it yourself).")] = False,
@@ -65,11 +61,10 @@ def passwords_cmd(
 ) -> int:
     """Rotate IAM users' console passwords (temporary, reset required) and set a strong password policy."""
     ui = Ui(fmt, quiet=quiet)
-    users = _split(user)
-    if not users and not all_console_users and not password_policy:
-        raise UsageError("nothing to do: name users with --user NAME or --all-console-users, or keep "
-                         "--password-policy")
-    protected = sorted(set(_split(never_touch)) | set(load_baseline(baseline).never_touch if baseline else []))
+    users = opt.split_values(user)
+    # The manual resets every console password after a compromise: that is the default without --user.
+    all_console_users = all_console_users or not users
+    protected = opt.never_touch_names(never_touch, baseline)
     factory, identity = connect(ui, SessionSpec(profile=profile, endpoint_url=endpoint_url))
     opened = case_for(identity, case)
     changes = ChangeSet(command="recover passwords")
