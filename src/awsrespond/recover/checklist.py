@@ -6,6 +6,7 @@ the ``harden`` checks, and says for every open item the command or console page 
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -19,7 +20,7 @@ from awsrespond.aws.identity import CallerIdentity
 from awsrespond.case.workspace import Case
 from awsrespond.harden.model import CheckResult, CheckStatus, HardenReport
 from awsrespond.recover.mfa import mfa_status
-from awsrespond.recover.passwords import ROOT_CREDENTIALS_URL, caller_user, console_users
+from awsrespond.recover.passwords import ROOT_CREDENTIALS_URL, caller_user, login_profiles
 from awsrespond.timeutil import now_utc
 
 SUPPORT_CASE_URL = "https://console.aws.amazon.com/support/home#/case/create"
@@ -75,11 +76,8 @@ def _passwords(factory: ClientFactory, identity: CallerIdentity) -> ChecklistIte
     iam = factory.client("iam")
     try:
         me = caller_user(identity)
-        pending: list[str] = []
-        for user in console_users(iam):
-            profile = iam.get_login_profile(UserName=user)["LoginProfile"]
-            if user != me and not profile.get("PasswordResetRequired"):
-                pending.append(user)
+        pending = [user for user, profile in login_profiles(iam).items()
+                   if user != me and not profile.get("PasswordResetRequired")]
     except (ClientError, BotoCoreError) as exc:
         return ChecklistItem(id="passwords.rotated", title=title, status=ItemStatus.UNKNOWN,
                              detail=f"iam:GetLoginProfile: {describe_error(exc)}", next="awsrespond recover passwords")
@@ -135,14 +133,17 @@ _MANUAL_CHECKS = ("iam.root-mfa", "account.security-contact", "budgets.alerting-
 
 def recovery_checklist(case: Case, factory: ClientFactory, identity: CallerIdentity,
                        harden: HardenReport) -> Checklist:
-    items = [
-        _containment(case),
-        ChecklistItem(id="root.password", title="Change the root user's password", status=ItemStatus.MANUAL,
-                      detail="only the root user can do this, in the console",
-                      next=f"sign in as root, then {ROOT_CREDENTIALS_URL}"),
-        _passwords(factory, identity),
-        _console_mfa(factory, identity, case),
-    ]
+    with ThreadPoolExecutor(max_workers=2) as pool:  # two independent series of per-user IAM reads
+        passwords = pool.submit(_passwords, factory, identity)
+        mfa = pool.submit(_console_mfa, factory, identity, case)
+        items = [
+            _containment(case),
+            ChecklistItem(id="root.password", title="Change the root user's password", status=ItemStatus.MANUAL,
+                          detail="only the root user can do this, in the console",
+                          next=f"sign in as root, then {ROOT_CREDENTIALS_URL}"),
+            passwords.result(),
+            mfa.result(),
+        ]
     by_id = {check.id: check for check in harden.checks}
     items.extend(_from_check(by_id[check_id], check_id) for check_id in _MANUAL_CHECKS if check_id in by_id)
     items.append(_restore(case))

@@ -11,6 +11,7 @@ only serial numbers leave this module.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any
 
@@ -22,7 +23,7 @@ from awsrespond.aws.clients import ClientFactory
 from awsrespond.case.workspace import Case
 from awsrespond.contain.planner.events import case_event_reader
 from awsrespond.findings import Classification
-from awsrespond.recover.passwords import console_users
+from awsrespond.recover.passwords import READ_WORKERS, console_users
 
 MFA_DEVICE = "AWS::IAM::VirtualMFADevice"
 IAM_USER = "AWS::IAM::User"
@@ -109,7 +110,10 @@ def root_mfa_enabled(iam: Any) -> bool:
 
 
 def users_without_mfa(iam: Any, users: Iterable[str]) -> list[str]:
-    return [user for user in users if not _paged(iam, "list_mfa_devices", "MFADevices", UserName=user)]
+    names = list(users)
+    with ThreadPoolExecutor(max_workers=READ_WORKERS) as pool:
+        devices = list(pool.map(lambda user: _paged(iam, "list_mfa_devices", "MFADevices", UserName=user), names))
+    return [user for user, found in zip(names, devices, strict=True) if not found]
 
 
 def unassigned_serials(iam: Any) -> list[str]:

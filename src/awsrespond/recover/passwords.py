@@ -10,6 +10,7 @@ policy is weaker than :data:`STRONG`. The writes are steps of a :class:`ChangeSe
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -35,6 +36,7 @@ MIN_LENGTH = 14
 REUSE_PREVENTION = 24
 CLASSES = ("RequireSymbols", "RequireNumbers", "RequireUppercaseCharacters", "RequireLowercaseCharacters")
 IAM_USERS_URL = "https://console.aws.amazon.com/iam/home#/users"
+READ_WORKERS = 8  # per-user IAM reads overlap; IAM's read quota is far above this
 ROOT_SIGN_IN_URL = "https://signin.aws.amazon.com/console"
 ROOT_CREDENTIALS_URL = "https://console.aws.amazon.com/iam/home#/security_credentials"
 ROOT_ACCESS_URL = "https://console.aws.amazon.com/iam/home#/root-access-management"
@@ -96,20 +98,27 @@ def plan_password_policy(changes: ChangeSet, factory: ClientFactory, *, max_age:
 # -- console passwords ---------------------------------------------------------------------------
 
 
+def login_profiles(iam: Any) -> dict[str, dict[str, Any]]:
+    """Every IAM user with a console password -> its LoginProfile (GetLoginProfile per user, in parallel)."""
+    names = sorted(u["UserName"] for page in iam.get_paginator("list_users").paginate() for u in page.get("Users", []))
+    with ThreadPoolExecutor(max_workers=READ_WORKERS) as pool:
+        profiles = list(pool.map(lambda name: login_profile(iam, name), names))
+    return {name: profile for name, profile in zip(names, profiles, strict=True) if profile is not None}
+
+
 def console_users(iam: Any) -> list[str]:
-    """Every IAM user with a console password (GetLoginProfile for each user of ListUsers)."""
-    names = [u["UserName"] for page in iam.get_paginator("list_users").paginate() for u in page.get("Users", [])]
-    return [name for name in sorted(names) if has_login_profile(iam, name)]
+    """Every IAM user with a console password."""
+    return sorted(login_profiles(iam))
 
 
-def has_login_profile(iam: Any, user: str) -> bool:
+def login_profile(iam: Any, user: str) -> dict[str, Any] | None:
     try:
-        iam.get_login_profile(UserName=user)
+        profile: dict[str, Any] = iam.get_login_profile(UserName=user)["LoginProfile"]
     except ClientError as exc:
         if _code(exc) == "NoSuchEntity":
-            return False
+            return None
         raise
-    return True
+    return profile
 
 
 def caller_user(identity: CallerIdentity) -> str | None:
