@@ -85,3 +85,12 @@ class CallLog:
         reads = ("Get", "List", "Describe")
         return [op for svc, op, _ in self.calls
                 if (service is None or svc == service) and not (writes_only and op.startswith(reads))]
+
+
+def last_applied_plan(case: Case) -> Plan:
+    """The plan the journal saw run last, recovery plans included (``contain undo`` only defaults to
+    containment plans; recover/harden plans are undone by id)."""
+    from awsrespond.contain.service import applied_plan, journal_of  # noqa: PLC0415
+
+    runs = [r for r in journal_of(case).records() if r.get("event") == "run"]
+    return applied_plan(case, str(runs[-1]["plan"]))

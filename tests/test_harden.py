@@ -21,7 +21,7 @@ from awsrespond.aws.identity import CallerIdentity, whoami
 from awsrespond.aws.regions import RegionPlan
 from awsrespond.case.workspace import Case
 from awsrespond.contain.planio import PLANS_DIR
-from awsrespond.contain.service import applied_plan, undo
+from awsrespond.contain.service import undo
 from awsrespond.harden import registry
 from awsrespond.harden.model import CheckResult, CheckSeverity, CheckStatus, HardenReport
 from awsrespond.harden.registry import CheckSpec, HardenContext, Outcome, passed
@@ -29,6 +29,7 @@ from awsrespond.harden.service import HardenRun, plan_fixes, run_checks
 from awsrespond.recover.actions.hardening import PAB_SETTINGS, trail_bucket_policy
 from awsrespond.recover.changes import ChangeSet, apply_changes
 from awsrespond.timeutil import now_utc
+from tests.contain_support import last_applied_plan
 
 ALL_IDS = {"cloudtrail.multi-region-logging", "cloudtrail.log-file-validation", "guardduty.enabled-all-regions",
            "s3.account-public-access-block", "iam.password-policy", "iam.no-root-access-keys", "iam.root-mfa",
@@ -158,7 +159,7 @@ def test_cloudtrail_setups(factory: ClientFactory, tmp_path: Path, seed: int) ->
     after = run_checks(factory, identity, RegionPlan(enabled=["us-east-1"]), only=CT_IDS)
     assert all(c.status is CheckStatus.PASS for c in after.checks), after.checks
     if update:  # reversible: the old settings come back
-        result = undo(case, factory, identity, applied_plan(case, None), step_ids=[update[0].id],
+        result = undo(case, factory, identity, last_applied_plan(case), step_ids=[update[0].id],
                       all_reversible=False, reopen_attacker_access=False, confirm=identity.account_id, ask=None,
                       verify_delay=0)
         assert result.ok
@@ -244,7 +245,7 @@ def test_account_public_access_block(factory: ClientFactory, tmp_path: Path, see
     _apply(factory, identity, plan_fixes(run), case)
     now = s3control.get_public_access_block(AccountId=identity.account_id)["PublicAccessBlockConfiguration"]
     assert all(now[k] for k in PAB_SETTINGS)
-    result_undo = undo(case, factory, identity, applied_plan(case, None), step_ids=[], all_reversible=True,
+    result_undo = undo(case, factory, identity, last_applied_plan(case), step_ids=[], all_reversible=True,
                        reopen_attacker_access=False, confirm=identity.account_id, ask=None, verify_delay=0)
     assert result_undo.ok
     if configured:

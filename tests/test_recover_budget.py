@@ -23,7 +23,7 @@ from awsrespond.case.workspace import Case
 from awsrespond.cli.app import main
 from awsrespond.contain.actions.base import ActionContext, get_action
 from awsrespond.contain.model import Plan
-from awsrespond.contain.service import applied_plan, undo
+from awsrespond.contain.service import undo
 from awsrespond.emulator import EmulatorServer, generate_scenario, seed
 from awsrespond.recover.budget import (
     BudgetDocument,
@@ -34,6 +34,7 @@ from awsrespond.recover.budget import (
     wanted_notifications,
 )
 from awsrespond.recover.changes import apply_changes
+from tests.contain_support import last_applied_plan
 
 RNG = random.Random(20240517)
 
@@ -75,7 +76,7 @@ def test_library_creates_the_budget_with_six_alerts_and_undo_deletes_it(account:
     assert [b.name for b in report.budgets] == [name] and len(report.budgets[0].notifications) == 6
     # A second run plans nothing: the budget is as asked.
     assert not plan_budget(account, identity.account_id, limit=limit, emails=emails, name=name).steps
-    undone = undo(case, account, identity, applied_plan(case, None), step_ids=["s001"], all_reversible=False,
+    undone = undo(case, account, identity, last_applied_plan(case), step_ids=["s001"], all_reversible=False,
                   reopen_attacker_access=False, confirm=identity.account_id, ask=None, verify_delay=0)
     assert undone.ok and describe_budget(client, identity.account_id, name) is None
 

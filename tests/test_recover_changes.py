@@ -18,7 +18,7 @@ from awsrespond.contain.journal import StepStatus
 from awsrespond.contain.model import Compromised, Phase, Target
 from awsrespond.contain.planio import case_plan_path, load_plan
 from awsrespond.contain.service import applied_plan, journal_of, undo
-from awsrespond.errors import SafetyError
+from awsrespond.errors import SafetyError, UsageError
 from awsrespond.recover.changes import ChangeSet, apply_changes
 
 
@@ -61,9 +61,11 @@ def test_applied_with_confirm_journaled_and_undone(account: ClientFactory, tmp_p
     assert _status(account, name) == "Inactive"
     # The case keeps the sealed plan: it loads back unedited, and undo finds it as the last applied plan.
     assert load_plan(case_plan_path(case, plan.plan_id), case).plan.steps[0].hash
-    assert applied_plan(case, None).plan_id == plan.plan_id
+    assert applied_plan(case, plan.plan_id).plan_id == plan.plan_id
+    with pytest.raises(UsageError, match="--plan"):  # never picked by default: only containment plans are
+        applied_plan(case, None)
     assert {r["event"] for r in journal_of(case).records()} >= {"run", "intent", "result"}
-    undone = undo(case, account, identity, applied_plan(case, None), step_ids=["s001"], all_reversible=False,
+    undone = undo(case, account, identity, applied_plan(case, plan.plan_id), step_ids=["s001"], all_reversible=False,
                   reopen_attacker_access=True, confirm=identity.account_id, ask=None, verify_delay=0)
     assert undone.ok and _status(account, name) == "Active"
 

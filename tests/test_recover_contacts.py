@@ -23,7 +23,7 @@ from awsrespond.case.workspace import Case
 from awsrespond.cli.app import main
 from awsrespond.contain.actions.base import ActionContext, get_action
 from awsrespond.contain.model import Plan
-from awsrespond.contain.service import applied_plan, undo
+from awsrespond.contain.service import undo
 from awsrespond.emulator import EmulatorServer, generate_scenario, seed
 from awsrespond.emulator.cloudtrail import cloudtrail_record, iam_user_identity
 from awsrespond.recover.changes import apply_changes
@@ -37,6 +37,7 @@ from awsrespond.recover.contacts import (
     read_contacts,
 )
 from awsrespond.trail.stored import open_case_store
+from tests.contain_support import last_applied_plan
 
 RNG = random.Random(880417)
 
@@ -155,7 +156,7 @@ def test_set_from_file_is_journaled_and_undo_restores_or_deletes(account: Client
     after = read_contacts(account, identity.account_id)
     for contact_type, contact in wanted.alternate_contacts.items():
         assert after.contact(contact_type).email == contact.email  # type: ignore[union-attr]
-    done = undo(case, account, identity, applied_plan(case, None), step_ids=[], all_reversible=True,
+    done = undo(case, account, identity, last_applied_plan(case), step_ids=[], all_reversible=True,
                 reopen_attacker_access=False, confirm=identity.account_id, ask=None, verify_delay=0)
     assert done.ok
     restored = read_contacts(account, identity.account_id)

@@ -21,7 +21,7 @@ from awsrespond.aws.identity import CallerIdentity, whoami
 from awsrespond.case.workspace import Case
 from awsrespond.cli.app import main
 from awsrespond.contain.journal import StepStatus
-from awsrespond.contain.service import applied_plan, journal_of, undo
+from awsrespond.contain.service import journal_of, undo
 from awsrespond.emulator import EmulatorServer, list_scenarios, load_scenario, seed
 from awsrespond.errors import SafetyError
 from awsrespond.recover.actions.iam_passwords import read_password_policy
@@ -38,6 +38,7 @@ from awsrespond.recover.passwords import (
     plan_password_resets,
     root_guidance,
 )
+from tests.contain_support import last_applied_plan
 
 
 @pytest.fixture
@@ -174,7 +175,7 @@ def test_policy_applied_verified_and_undone(account: ClientFactory, tmp_path: Pa
     assert after["MaxPasswordAge"] == (before or {}).get("MaxPasswordAge")  # kept, never invented
     # Planned again: nothing to do.
     assert plan_password_policy(ChangeSet(command="recover passwords"), account) is None
-    undone = undo(case, account, identity, applied_plan(case, None), step_ids=[step], all_reversible=False,
+    undone = undo(case, account, identity, last_applied_plan(case), step_ids=[step], all_reversible=False,
                   reopen_attacker_access=False, confirm=identity.account_id, ask=None, verify_delay=0)
     assert undone.ok
     assert read_password_policy(iam) == before

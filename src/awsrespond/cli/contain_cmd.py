@@ -156,7 +156,8 @@ def undo_cmd(
         "--reopen-attacker-access", help="Also undo steps that cut the attacker's access (reactivate a key, "
                                          "remove a deny policy, restart an instance).")] = False,
     plan_id: Annotated[str | None, typer.Option("--plan", metavar="PLAN_ID",
-                                                help="Which applied plan (default: the last).")] = None,
+                                                help="Which applied plan (default: the last containment plan; "
+                                                     "recover and harden plans are undone by id).")] = None,
     confirm: Confirm = None,
     fmt: opt.Format = OutputFormat.TEXT,
     profile: opt.Profile = None,

@@ -82,16 +82,25 @@ def apply_plan(
 
 
 def applied_plan(case: Case, plan_id: str | None) -> Plan:
-    """The plan to undo: the one named, or the one applied last in this case."""
-    if plan_id is None:
-        runs = [r for r in journal_of(case).records() if r.get("event") == "run"]
-        if not runs:
-            raise UsageError(f"{case.root}: no containment plan was applied in this case")
-        plan_id = str(runs[-1]["plan"])
-    path = case_plan_path(case, plan_id)
-    if not path.exists():
-        raise UsageError(f"{case.root} holds no plan {plan_id}")
-    return Plan.model_validate_json(path.read_bytes())
+    """The plan to undo: the one named, or the containment plan applied last in this case.
+
+    Recovery and hardening plans (they name their ``command``) share the journal but are only
+    undone when named: ``contain undo`` after ``recover budget`` must not quietly pick the budget.
+    """
+    if plan_id is not None:
+        path = case_plan_path(case, plan_id)
+        if not path.exists():
+            raise UsageError(f"{case.root} holds no plan {plan_id}")
+        return Plan.model_validate_json(path.read_bytes())
+    runs = [str(r["plan"]) for r in journal_of(case).records() if r.get("event") == "run"]
+    for candidate in reversed(list(dict.fromkeys(runs))):
+        path = case_plan_path(case, candidate)
+        if path.exists():
+            plan = Plan.model_validate_json(path.read_bytes())
+            if not plan.options.get("command"):
+                return plan
+    raise UsageError(f"{case.root}: no containment plan was applied in this case "
+                     "(name a recovery plan with --plan PLAN_ID)")
 
 
 def undo(
