@@ -117,6 +117,12 @@ def test_demo_runs_end_to_end_and_says_where_the_case_is(tmp_path: Path) -> None
     assert status["root.password"] == "manual" and status["aws.report"] == "manual"
     assert status["harden.cloudtrail.multi-region-logging"] == "done"
     assert status["harden.guardduty.enabled-all-regions"] == "done"
+    # The data the report needs: the attacker's public addresses (seen while they ran) and the cost.
+    ips = json.loads((cases[0].parent / "recovery" / "public_ips.json").read_text())
+    jsonschema.validate(ips, shipped("recover-ips"))
+    assert ips["totals"]["attacker"] >= 1 and "Cost of the attack" in result.stdout
+    jsonschema.validate(json.loads((cases[0].parent / "recovery" / "attack_cost.json").read_text()),
+                        shipped("recover-cost"))
 
 
 def test_emulator_command_serves_a_seeded_account(tmp_path: Path) -> None:

@@ -12,10 +12,14 @@ from awsrespond.case.workspace import Case
 from awsrespond.cli.recover_checklist_cmd import checklist_table
 from awsrespond.cli.ui import Ui, safe
 from awsrespond.harden.service import plan_fixes, run_checks
+from awsrespond.recover.attack_cost import attack_cost
+from awsrespond.recover.attack_cost import write_document as write_cost
 from awsrespond.recover.budget import plan_budget
 from awsrespond.recover.changes import ChangeSet, apply_changes
 from awsrespond.recover.checklist import Checklist, recovery_checklist
 from awsrespond.recover.passwords import plan_password_policy, plan_password_resets
+from awsrespond.recover.public_ips import public_ip_insights
+from awsrespond.recover.public_ips import write_document as write_ips
 from awsrespond.recover.restore import plan_restore
 
 DEMO_BUDGET_LIMIT = Decimal(100)
@@ -32,8 +36,26 @@ def _apply(ui: Ui, case: Case, factory: ClientFactory, identity: CallerIdentity,
     return document.ok
 
 
+def demo_public_ips(ui: Ui, case: Case, factory: ClientFactory, identity: CallerIdentity) -> None:
+    """While the attacker's instances still run: which public addresses are theirs, and which are new."""
+    regions = plan_regions(factory, None, identity.partition)
+    document = public_ip_insights(case, factory, regions.enabled, not_enabled=regions.not_enabled)
+    write_ips(case, document)
+    totals = document.totals
+    ui.out.print(safe(f"Public IPv4 in use: {totals.public_ips} addresses, {totals.new_in_window} new in the "
+                      f"window, {totals.attacker} on the attacker's resources (${totals.attacker_usd_per_hour}/h "
+                      f"of ${totals.usd_per_hour}/h). Attacker source addresses: "
+                      + ", ".join(f"{s.ip} ({s.info.country_code or s.info.kind.value})" for s in document.attacker_source_ips)))
+
+
 def demo_recovery(ui: Ui, case: Case, factory: ClientFactory, identity: CallerIdentity, email: str) -> Checklist:
     ui.info(safe("Step 5 - recover and harden (the demo confirms each plan for you)"))
+    cost = attack_cost(case)
+    write_cost(case, cost)
+    ui.out.print(safe(f"Cost of the attack: ${cost.attacker_instance_cost:.2f} for the attacker's "
+                      f"{len(cost.instances)} instances (instance-hours x the on-demand price table of "
+                      f"{cost.prices.as_of}; the emulated instances ran for minutes)"
+                      + (f"; no price for {len(cost.unpriced)}: {', '.join(cost.unpriced)}" if cost.unpriced else "")))
     restore, changes = plan_restore(case, factory, identity)
     restore.applied = _apply(ui, case, factory, identity, changes)
     case.write_json("recovery/restore.json", restore.model_dump(mode="json"))

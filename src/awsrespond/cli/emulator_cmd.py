@@ -15,7 +15,7 @@ import typer
 from awsrespond.aws.identity import whoami
 from awsrespond.cli import options as opt
 from awsrespond.cli.contain_render import apply_summary, plan_table
-from awsrespond.cli.demo_recover import demo_recovery
+from awsrespond.cli.demo_recover import demo_public_ips, demo_recovery
 from awsrespond.cli.hunt_render import attribution_summary, hunt_summary
 from awsrespond.cli.render import triage_summary
 from awsrespond.cli.triage_cmd import execute_triage
@@ -116,6 +116,7 @@ def demo(
         hunt_summary(ui, hunted, str(opened.root))
         stored = opened.findings()
         attribution_summary(ui, stored.findings if stored else [])
+        demo_public_ips(ui, opened, factory, identity)
         ui.info(safe("Step 3 - contain: a plan from the case's findings, then apply it (the demo confirms "
                      f"for you, as --confirm {identity.account_id} would)"))
         # The emulator has no CloudTrail LookupEvents; the trail bucket's copy is the preserved log.
