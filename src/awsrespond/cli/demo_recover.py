@@ -42,10 +42,11 @@ def demo_public_ips(ui: Ui, case: Case, factory: ClientFactory, identity: Caller
     document = public_ip_insights(case, factory, regions.enabled, not_enabled=regions.not_enabled)
     write_ips(case, document)
     totals = document.totals
+    sources = ", ".join(f"{s.ip} ({s.info.country_code or s.info.kind.value})" for s in document.attacker_source_ips)
     ui.out.print(safe(f"Public IPv4 in use: {totals.public_ips} addresses, {totals.new_in_window} new in the "
                       f"window, {totals.attacker} on the attacker's resources (${totals.attacker_usd_per_hour}/h "
                       f"of ${totals.usd_per_hour}/h). Attacker source addresses: "
-                      + ", ".join(f"{s.ip} ({s.info.country_code or s.info.kind.value})" for s in document.attacker_source_ips)))
+                      + (sources or "none in the case")))
 
 
 def demo_recovery(ui: Ui, case: Case, factory: ClientFactory, identity: CallerIdentity, email: str) -> Checklist:
