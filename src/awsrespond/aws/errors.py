@@ -62,10 +62,23 @@ def classify_error(exc: BaseException) -> ErrorKind:
     return ErrorKind.ERROR
 
 
+_MESSAGE_MAX = 300
+
+
+def _one_line(message: str) -> str:
+    """An error message fit for one line of output: an HTML error page (an endpoint that does not implement
+    the API, a proxy) is named instead of printed, whitespace collapsed, length capped."""
+    text = message.strip()
+    if text[:1] == "<" and ("<html" in text[:200].lower() or "<!doctype" in text[:200].lower()):
+        return "the endpoint answered with an HTML error page (is this API implemented there?)"
+    text = " ".join(text.split())
+    return text if len(text) <= _MESSAGE_MAX else text[:_MESSAGE_MAX - 1] + "…"
+
+
 def describe_error(exc: BaseException) -> str:
     if isinstance(exc, ClientError):
         err = exc.response.get("Error", {})
-        return f"{err.get('Code', 'Error')}: {err.get('Message', '')}".strip()
+        return f"{err.get('Code', 'Error')}: {_one_line(str(err.get('Message', '')))}".strip()
     if isinstance(exc, BotoCoreError):
         return str(exc)
     return f"{type(exc).__name__}: {exc}"
