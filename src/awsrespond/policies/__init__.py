@@ -25,8 +25,10 @@ RECOVER_READ_ACTIONS = (
     "guardduty:ListDetectors", "guardduty:GetDetector", "s3:GetAccountPublicAccessBlock",
     "ec2:DescribeSnapshots", "ec2:DescribeImages", "ec2:DescribeVolumes", "ec2:DescribeInstances",
     "ec2:DescribeNetworkInterfaces", "ec2:DescribeAddresses", "ec2:DescribeNatGateways",
-    "elasticloadbalancing:DescribeLoadBalancers", "backup:ListRecoveryPointsByResource", "s3:ListBucketVersions",
+    "elasticloadbalancing:DescribeLoadBalancers", "backup:ListRecoveryPointsByResource",
 )
+# recover restore's ListObjectVersions is not granted on every bucket here (object keys are data): the
+# restore action declares it, and the case names the buckets.
 # `recover mfa enrol` is not a plan step (the device's seed must never reach a journal or evidence).
 MFA_ENROL_ACTIONS = ("iam:GetUser", "iam:CreateVirtualMFADevice", "iam:TagMFADevice", "iam:EnableMFADevice",
                      "iam:ListMFADevices", "iam:DeleteVirtualMFADevice")
