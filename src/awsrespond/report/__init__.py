@@ -1,0 +1,1 @@
+"""Reports of a case: HTML, Markdown, JSON, CSV, OCSF, ASFF, and the text for AWS."""
