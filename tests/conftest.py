@@ -24,6 +24,9 @@ os.environ.update(
         "AWS_EC2_METADATA_DISABLED": "true",
         "MOTO_EC2_LOAD_DEFAULT_AMIS": "false",
         "MOTO_IAM_LOAD_MANAGED_POLICIES": "true",
+        # Tests that check English texts must not depend on the machine's locale; tests of Korean pass
+        # --lang ko, and tests of the locale default delete this variable.
+        "AWSRESPOND_LANG": "en",
     }
 )
 
