@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from awsrespond.cli.ui import OutputFormat
+from awsrespond.i18n import Lang
 
 Profile = Annotated[
     str | None, typer.Option("--profile", metavar="NAME", help="AWS profile (SSO and assume-role profiles work).",
@@ -38,6 +39,11 @@ Since = Annotated[
 Strict = Annotated[bool, typer.Option("--strict", help="Exit 3 when any part of the sweep was incomplete.")]
 Workers = Annotated[int, typer.Option("--max-workers", min=1, max=64, metavar="N", help="Parallel API calls.")]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No banner or progress on stderr.")]
+Language = Annotated[
+    Lang | None,
+    typer.Option("--lang", case_sensitive=False,
+                 help="Language of the text output: ko or en (default: the locale; AWSRESPOND_LANG, LANG)."),
+]
 
 
 def split_values(values: list[str] | None) -> list[str]:

@@ -18,26 +18,35 @@ from awsrespond.triage import TriageResult
 def triage_summary(ui: Ui, result: TriageResult, case_path: str) -> None:
     out = ui.out
     counts = Counter(f.severity for f in result.findings)
-    head = Text("Triage of account ", style="bold")
-    head.append(safe(result.identity.account_id))
-    head.append(f"  since {iso(result.since) or '(not given)'}  ")
+    head = ui.text("triage.head", "bold", account=result.identity.account_id)
+    head.append(ui.text("triage.since", since=iso(result.since) or ui.t("triage.since_none")))
+    head.append("  ")
     for severity in reversed(list(Severity)):
         if counts.get(severity):
-            head.append(f"{severity.value} {counts[severity]}  ", style=SEVERITY_STYLE[severity.value])
+            head.append(f"{severity_name(ui, severity)} {counts[severity]}  ", style=SEVERITY_STYLE[severity.value])
     out.print(head)
     if not result.findings:
-        out.print("No findings.")
+        out.print(ui.text("triage.no_findings"))
     _headline(ui, result)
     severity_groups(ui, result.findings)
     out.print()
     _coverage(ui, result)
     for note in result.notes:
         ui.warn(note)
-    tail = Text("Case: ", style="bold")
+    tail = Text(ui.t("common.case"), style="bold")
+    tail.append(" ")
     tail.append(safe(case_path))
-    tail.append(f"  ({len(result.findings)} findings in findings.json, {result.api_calls} API calls, "
-                f"{(result.finished - result.started).total_seconds():.1f} s)")
+    tail.append(ui.text("triage.tail", findings=len(result.findings), calls=result.api_calls,
+                        seconds=(result.finished - result.started).total_seconds()))
     out.print(tail)
+
+
+def severity_name(ui: Ui, severity: Severity) -> str:
+    return ui.t(f"severity.{severity.value}")
+
+
+def classification_name(ui: Ui, classification: Classification) -> str:
+    return ui.t(f"classification.{classification.value}")
 
 
 def severity_groups(ui: Ui, findings: list[Finding], *, limit: int | None = None) -> None:
@@ -48,7 +57,7 @@ def severity_groups(ui: Ui, findings: list[Finding], *, limit: int | None = None
         if not group:
             continue
         out.print()
-        out.print(Text(f"{severity.value.upper()} ({len(group)})", style=SEVERITY_STYLE[severity.value]))
+        out.print(Text(f"{severity_name(ui, severity).upper()} ({len(group)})", style=SEVERITY_STYLE[severity.value]))
         table = Table(box=None, show_header=False, pad_edge=False, expand=False, padding=(0, 2, 0, 0))
         table.add_column("resource", overflow="fold", ratio=2)
         table.add_column("region", no_wrap=True)
@@ -56,16 +65,17 @@ def severity_groups(ui: Ui, findings: list[Finding], *, limit: int | None = None
         for finding in group[:limit]:
             reasons = "; ".join(str(r) for r in finding.details.get("reasons", []))
             what = Text(strip_control(finding.title))
-            what.append(f"  [{finding.classification.value}]", style="dim")
+            what.append(f"  [{classification_name(ui, finding.classification)}]", style="dim")
             if finding.count:
-                what.append(f"  {finding.count} event(s)", style="dim")
+                what.append("  ")
+                what.append(ui.text("findings.events", "dim", count=finding.count))
             if reasons:
                 what.append("\n")
                 what.append(strip_control(one_line(reasons, 300)), style="dim")
             table.add_row(safe(resource_label(finding)), safe(finding.resource.region), what)
         out.print(table)
         if limit is not None and len(group) > limit:
-            out.print(Text(f"  ... {len(group) - limit} more in the JSON", style="dim"))
+            out.print(ui.text("findings.more", "dim", count=len(group) - limit))
 
 
 def _headline(ui: Ui, result: TriageResult) -> None:
@@ -77,12 +87,13 @@ def _headline(ui: Ui, result: TriageResult) -> None:
         return
     kinds = Counter(rtype.split("::")[-1] for rtype, _, _ in suspect)
     regions = sorted({region for _, _, region in suspect if region != "global"})
-    line = Text("Suspect: ", style="bold")
-    line.append(", ".join(f"{n} {kind}" for kind, n in kinds.most_common()))
+    line = Text(ui.t("triage.suspect"), style="bold")
+    line.append(" ")
+    line.append(safe(", ".join(f"{n} {kind}" for kind, n in kinds.most_common())))
     if regions:
-        line.append(f"  in {', '.join(regions)}")
+        line.append(ui.text("triage.suspect_regions", regions=", ".join(regions)))
     if any(f.rule == "billing-cost-spike" for f in result.findings):
-        line.append("; the bill spiked")
+        line.append(ui.text("triage.bill_spiked"))
     ui.out.print(line)
 
 
@@ -97,15 +108,15 @@ def resource_label(finding: Finding) -> str:
 
 def _coverage(ui: Ui, result: TriageResult) -> None:
     out = ui.out
-    line = Text(f"Coverage: {len(result.regions)} regions swept")
+    line = ui.text("coverage.swept", count=len(result.regions))
     if result.not_enabled:
-        line.append(f", not enabled: {', '.join(result.not_enabled)}")
+        line.append(ui.text("coverage.not_enabled", regions=", ".join(result.not_enabled)))
     out.print(line)
     problems = [g for g in result.coverage if g.kind not in (GapKind.NOT_COLLECTED, GapKind.NOT_ENABLED)]
     for gap in problems:
         row = Text(f"  {gap.kind.value}: ", style="yellow")
-        row.append(safe(f"{gap.scope} in {gap.region}: {one_line(gap.message, 300)}"))
+        row.append(ui.text("coverage.gap", scope=gap.scope, region=gap.region, message=one_line(gap.message, 300)))
         out.print(row)
     not_collected = [g.scope for g in result.coverage if g.kind is GapKind.NOT_COLLECTED]
     if not_collected:
-        out.print(Text(f"  not collected yet: {', '.join(not_collected)}", style="dim"))
+        out.print(ui.text("coverage.not_collected", "dim", scopes=", ".join(not_collected)))

@@ -15,7 +15,7 @@ from awsrespond.aws.regions import RegionPlan, parse_region_option, plan_regions
 from awsrespond.case.workspace import Case, EvidenceStore, default_case_dir, write_private
 from awsrespond.cli import options as opt
 from awsrespond.cli.render import triage_summary
-from awsrespond.cli.ui import OutputFormat, ProgressBar, Ui, safe
+from awsrespond.cli.ui import OutputFormat, ProgressBar, Ui
 from awsrespond.detect.baseline import baseline_from_inventory, dump_baseline, load_baseline
 from awsrespond.inventory import collectors as _collectors  # noqa: F401
 from awsrespond.inventory.base import registry
@@ -48,8 +48,8 @@ def execute_triage(
 ) -> tuple[TriageResult, Case]:
     case = Case.create(case_dir or default_case_dir(identity.account_id), account_id=identity.account_id,
                        caller_arn=identity.arn)
-    ui.info(safe(f"Case {case.root}"))
-    with ui.progress("Sweeping") as bar:
+    ui.info(ui.text("common.case_opened", path=case.root))
+    with ui.progress(ui.t("triage.sweeping")) as bar:
         result = run_triage(
             factory, identity, case, options,
             region_progress=bar.advance,
@@ -60,8 +60,10 @@ def execute_triage(
 
 def _announce_regions(ui: Ui, bar: ProgressBar, plan: RegionPlan) -> None:
     bar.set_total(sweep_total(plan))
-    ui.info(safe(f"Regions: {len(plan.enabled)} to sweep"
-                 + (f", {len(plan.not_enabled)} not enabled" if plan.not_enabled else "")))
+    line = ui.text("triage.regions", count=len(plan.enabled))
+    if plan.not_enabled:
+        line.append(ui.text("triage.regions_not_enabled", count=len(plan.not_enabled)))
+    ui.info(line)
 
 
 def exit_code(result: TriageResult, strict: bool) -> int:
@@ -88,12 +90,13 @@ def triage(
     strict: opt.Strict = False,
     max_workers: opt.Workers = 16,
     quiet: opt.Quiet = False,
+    lang: opt.Language = None,
 ) -> int:
     """Read-only sweep of IAM, every region, logging and billing: what is there, and what is suspect."""
-    ui = Ui(fmt, quiet=quiet)
+    ui = Ui(fmt, quiet=quiet, lang=lang)
     since_at = parse_instant(since) if since else None
     if since_at is not None:
-        ui.info(safe(f"Incident window starts {iso(since_at)} (inclusive)"))
+        ui.info(ui.text("triage.window", since=iso(since_at)))
     options = TriageOptions(
         regions=parse_region_option(region),
         since=since_at,
@@ -118,9 +121,10 @@ def baseline(
     region: opt.Regions = "all",
     max_workers: opt.Workers = 16,
     quiet: opt.Quiet = False,
+    lang: opt.Language = None,
 ) -> int:
     """Write what the account holds now as a baseline for the owner to curate (read-only)."""
-    ui = Ui(quiet=quiet)
+    ui = Ui(quiet=quiet, lang=lang)
     factory, identity = connect(ui, SessionSpec(profile=profile, endpoint_url=endpoint_url,
                                                 max_workers=max_workers))
     plan = plan_regions(factory, parse_region_option(region), identity.partition)
@@ -132,8 +136,8 @@ def baseline(
     write_private(output, dump_baseline(data).encode())
     for gap in result.gaps:
         if gap.partial:
-            ui.warn(safe(f"{gap.scope} in {gap.region}: {gap.message}"))
-    ui.info(safe(f"Baseline written to {output}: review it and remove anything that is not yours."))
+            ui.warn(ui.text("coverage.gap", scope=gap.scope, region=gap.region, message=gap.message))
+    ui.info(ui.text("baseline.written", path=output))
     return EXIT_OK
 
 

@@ -6,6 +6,7 @@ object built with control characters stripped, never as markup.
 
 from __future__ import annotations
 
+import string
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -17,6 +18,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextC
 from rich.text import Text
 
 from awsrespond.aws.identity import CallerIdentity
+from awsrespond.i18n import Lang, Messages, parse_lang
 from awsrespond.textsafe import strip_control
 
 
@@ -39,33 +41,60 @@ def safe(value: Any) -> Text:
     return Text(strip_control("" if value is None else str(value)))
 
 
+def fill(template: str, style: str = "", /, **values: Any) -> Text:
+    """A catalog template as Rich ``Text``: its own words in ``style``, every value inert (``safe``).
+
+    Values may carry a format spec in the template (``{seconds:.1f}``); they are never parsed as markup.
+    """
+    text = Text()
+    for literal, field, spec, conversion in string.Formatter().parse(template):
+        if literal:
+            text.append(literal, style=style)
+        if field is None:
+            continue
+        value = values[field]
+        if conversion == "r":
+            value = repr(value)
+        text.append(safe(format(value, spec) if spec else value))
+    return text
+
+
 class Ui:
-    def __init__(self, fmt: OutputFormat = OutputFormat.TEXT, *, quiet: bool = False) -> None:
+    def __init__(self, fmt: OutputFormat = OutputFormat.TEXT, *, quiet: bool = False,
+                 lang: Lang | str | None = None) -> None:
         self.fmt = fmt
         self.quiet = quiet
+        self.lang = parse_lang(lang)
+        self.msg = Messages(self.lang, "cli")
         self.err = Console(stderr=True, highlight=False, soft_wrap=False)
         self.out = Console(highlight=False, soft_wrap=True)
+
+    def t(self, key: str, /, **values: Any) -> str:
+        """The CLI catalog's text for ``key`` in this language (plain ``str``; wrap values from AWS in safe())."""
+        return self.msg.t(key, **values)
+
+    def text(self, key: str, style: str = "", /, **values: Any) -> Text:
+        """The CLI catalog's text for ``key`` as Rich ``Text``, values inert (see :func:`fill`)."""
+        return fill(self.msg.t(key), style, **values)
 
     def info(self, *parts: Text | str) -> None:
         if not self.quiet:
             self.err.print(*parts)
 
     def warn(self, message: Text | str) -> None:
-        self.err.print(Text("warning:", style="yellow"), message if isinstance(message, Text) else safe(message))
+        self.err.print(Text(self.t("ui.warning"), style="yellow"),
+                       message if isinstance(message, Text) else safe(message))
 
     def error(self, message: str) -> None:
-        self.err.print(Text("error:", style="bold red"), safe(message))
+        self.err.print(Text(self.t("ui.error"), style="bold red"), safe(message))
 
     def target(self, identity: CallerIdentity, endpoint: str | None = None) -> None:
-        line = Text("Target account ", style="bold")
-        line.append(safe(identity.account_id))
-        line.append(" (alias ")
-        line.append(safe(identity.alias or "none"))
-        line.append(")  caller ")
-        line.append(safe(identity.arn))
+        line = Text(self.t("ui.target.account"), style="bold")
+        line.append(" ")
+        line.append(self.text("ui.target.rest", account=identity.account_id,
+                              alias=identity.alias or self.t("ui.target.no_alias"), arn=identity.arn))
         if endpoint:
-            line.append("  endpoint ")
-            line.append(safe(endpoint))
+            line.append(self.text("ui.target.endpoint", endpoint=endpoint))
         self.err.print(line)
 
     def json(self, document: str) -> None:
