@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.text import Text
 
 from awsrespond.aws.clients import SessionSpec
 from awsrespond.case.workspace import CASES_ROOT, Case, newest_case
 from awsrespond.cli import options as opt
-from awsrespond.cli.contain_render import apply_summary, plan_table, undo_summary
+from awsrespond.cli.contain_render import apply_summary, plan_table, status_name, undo_summary
 from awsrespond.cli.triage_cmd import EXIT_OK, EXIT_SUSPICIOUS, connect
 from awsrespond.cli.ui import OutputFormat, Ui, safe
 from awsrespond.contain.executor import ApplyOptions
@@ -41,13 +43,24 @@ def _open_case(case_dir: Path | None) -> Case:
     return Case.open(case_dir) if case_dir else Case.open(newest_case())
 
 
+ACCOUNT_PROMPT = re.compile(r"Type the account id (\S+) to apply this plan")
+
+
+def confirm_prompt(ui: Ui, prompt: str) -> Text:
+    """The library's (English) confirmation prompt in the user's language; other prompts as they are."""
+    match = ACCOUNT_PROMPT.fullmatch(prompt)
+    if match:
+        return ui.text("confirm.type_account", "bold", account=match.group(1))
+    return safe(prompt + ": ")
+
+
 def _ask(ui: Ui) -> Callable[[str], str] | None:
     """Typed confirmation on a terminal; None without one (then only --confirm can go ahead)."""
     if not sys.stdin.isatty():
         return None
 
     def ask(prompt: str) -> str:
-        ui.err.print(safe(prompt + ": "), end="")
+        ui.err.print(confirm_prompt(ui, prompt), end="")
         return sys.stdin.readline()
 
     return ask
@@ -74,12 +87,13 @@ def plan_cmd(
     profile: opt.Profile = None,
     endpoint_url: opt.EndpointUrl = None,
     quiet: opt.Quiet = False,
+    lang: opt.Language = None,
 ) -> int:
     """Turn the case's findings into a containment plan (read-only: nothing is changed)."""
-    ui = Ui(fmt, quiet=quiet)
+    ui = Ui(fmt, quiet=quiet, lang=lang)
     opened = _open_case(case)
     factory, identity = connect(ui, SessionSpec(profile=profile, endpoint_url=endpoint_url))
-    ui.info(safe(f"Case {opened.root}"))
+    ui.info(ui.text("common.case_opened", path=opened.root))
     plan = build_plan(opened, factory, identity, PlanOptions(
         suspect_as_attacker=suspect_as_attacker, only=opt.split_values(only), exclude=opt.split_values(exclude),
         never_touch=opt.never_touch_names(never_touch, baseline)))
@@ -120,19 +134,22 @@ def apply_cmd(
     profile: opt.Profile = None,
     endpoint_url: opt.EndpointUrl = None,
     quiet: opt.Quiet = False,
+    lang: opt.Language = None,
 ) -> int:
     """Apply a reviewed plan exactly: journaled, verified, resumable."""
-    ui = Ui(fmt, quiet=quiet)
+    ui = Ui(fmt, quiet=quiet, lang=lang)
     opened = _plan_case(plan_file, case)
     loaded = load_for_case(plan_file, opened)
     factory, identity = connect(ui, SessionSpec(profile=profile, endpoint_url=endpoint_url))
-    ui.info(safe(f"Case {opened.root}; plan {loaded.plan.plan_id}: {len(loaded.plan.steps)} steps"
-                 + (f", {len(loaded.dropped)} dropped by you ({', '.join(loaded.dropped)})" if loaded.dropped else "")))
+    line = ui.text("apply.loaded", path=opened.root, plan=loaded.plan.plan_id, steps=len(loaded.plan.steps))
+    if loaded.dropped:
+        line.append(ui.text("apply.dropped", count=len(loaded.dropped), ids=", ".join(loaded.dropped)))
+    ui.info(line)
     if fmt is OutputFormat.TEXT and not quiet:
         plan_table(ui, loaded.plan, str(plan_file))
 
     def progress(step: Step, status: StepStatus, message: str) -> None:
-        ui.info(safe(f"{step.id} {step.action} {step.target.label()}: {status.value}"
+        ui.info(safe(f"{step.id} {step.action} {step.target.label()}: {status_name(ui, status.value)}"
                      + (f" - {message}" if message else "")))
 
     ask = _ask(ui)
@@ -163,9 +180,10 @@ def undo_cmd(
     profile: opt.Profile = None,
     endpoint_url: opt.EndpointUrl = None,
     quiet: opt.Quiet = False,
+    lang: opt.Language = None,
 ) -> int:
     """Reverse applied reversible steps, newest first."""
-    ui = Ui(fmt, quiet=quiet)
+    ui = Ui(fmt, quiet=quiet, lang=lang)
     opened = _open_case(case)
     plan = applied_plan(opened, plan_id)
     factory, identity = connect(ui, SessionSpec(profile=profile, endpoint_url=endpoint_url))

@@ -53,14 +53,18 @@ def hunt(
     strict: opt.Strict = False,
     max_workers: opt.Workers = 16,
     quiet: opt.Quiet = False,
+    lang: opt.Language = None,
 ) -> int:
     """Hunt in CloudTrail: Sigma rules and behaviour analytics, attacker sessions, timeline and attribution."""
-    ui = Ui(fmt, quiet=quiet)
+    ui = Ui(fmt, quiet=quiet, lang=lang)
     chosen = list(sources or [])
     since_at = parse_instant(since) if since else None
     until_at = parse_instant(until) if until else None
-    ui.info(safe(f"Window {iso(since_at) or '(all history)'} .. {iso(until_at) or 'now'}"
-                 + ("" if since_at else "; give --since to separate history from the incident")))
+    window = ui.text("hunt.window_line", since=iso(since_at) or ui.t("hunt.window_all"),
+                     until=iso(until_at) or ui.t("hunt.window_now"))
+    if not since_at:
+        window.append(ui.t("hunt.window_hint"))
+    ui.info(window)
     factory: ClientFactory | None = None
     identity: CallerIdentity | None = None
     if parse_sources(chosen).needs_aws:

@@ -19,12 +19,13 @@ FINDINGS_PER_SEVERITY = 25
 def hunt_summary(ui: Ui, result: HuntResult, case_path: str | None) -> None:
     out = ui.out
     stats = result.stats
-    head = Text("Hunt over ", style="bold")
-    head.append(f"{stats['events']} events ({stats['window_events']} in the window "
-                f"{iso(result.window.since) or 'start'} .. {iso(result.window.until) or 'now'})")
+    head = ui.text("hunt.head", "bold", events=stats["events"])
+    head.append(ui.text("hunt.window", count=stats["window_events"],
+                        since=iso(result.window.since) or ui.t("hunt.window_start"),
+                        until=iso(result.window.until) or ui.t("hunt.window_now")))
     out.print(head)
     if not result.sessions:
-        out.print("No attacker session: no credential reached high severity or two medium rules.")
+        out.print(ui.text("hunt.no_session"))
     titles = {d.rule: d.title for d in result.detections}
     for session in result.sessions:
         _session(ui, session, titles)
@@ -33,49 +34,54 @@ def hunt_summary(ui: Ui, result: HuntResult, case_path: str | None) -> None:
     for note in result.notes:
         ui.warn(note)
     if result.errors:
-        ui.warn(f"{len(result.errors)} input problem(s); the rest was read:")
+        ui.warn(ui.text("hunt.input_problems", count=len(result.errors)))
         for error in result.errors[:20]:
             ui.err.print(Text("  "), safe(one_line(error, 300)))
         if len(result.errors) > 20:
-            ui.err.print(Text(f"  ... {len(result.errors) - 20} more in the JSON (errors)", style="dim"))
-    tail = Text("Case: ", style="bold")
-    tail.append(safe(case_path or "(none)"))
-    tail.append(f"  ({len(result.findings)} findings, {stats['rules']} rules, {stats['total_s']:.1f} s)")
+            ui.err.print(ui.text("hunt.more_errors", "dim", count=len(result.errors) - 20))
+    tail = Text(ui.t("common.case"), style="bold")
+    tail.append(" ")
+    tail.append(safe(case_path or ui.t("hunt.no_case")))
+    tail.append(ui.text("hunt.tail", findings=len(result.findings), rules=stats["rules"],
+                        seconds=stats["total_s"]))
     out.print(tail)
 
 
 def _session(ui: Ui, session: AttackerSession, titles: dict[str, str]) -> None:
     out = ui.out
     out.print()
-    title = Text(f"ATTACKER SESSION {session.id}", style=SEVERITY_STYLE[session.severity.value])
-    title.append("  started from ")
+    title = ui.text("hunt.session", SEVERITY_STYLE[session.severity.value], id=session.id)
+    title.append(ui.t("hunt.started_from"))
     title.append(strip_control(session.started_from), style="bold")
     if session.principal:
         title.append(" (")
         title.append(safe(session.principal))
         title.append(")")
     out.print(title)
-    facts = Text(f"  {iso(session.first_seen)} .. {iso(session.last_seen)}, {session.event_count} events; from ")
-    facts.append(safe(", ".join(session.source_ips[:6]) + (" ..." if len(session.source_ips) > 6 else "")))
-    facts.append("; regions ")
-    facts.append(safe(", ".join(session.regions)))
+    facts = ui.text("hunt.session_facts", first=iso(session.first_seen), last=iso(session.last_seen),
+                    events=session.event_count,
+                    ips=", ".join(session.source_ips[:6]) + (" ..." if len(session.source_ips) > 6 else ""),
+                    regions=", ".join(session.regions))
     out.print(facts)
     if session.other_accounts:
-        line = Text("  assumed roles in other accounts (check them too): ", style="yellow")
+        line = Text(ui.t("hunt.other_accounts"), style="yellow")
+        line.append(" ")
         line.append(safe(", ".join(session.other_accounts)))
         out.print(line)
     runs = _runs(session.timeline)
     for first, last, count in runs[:TIMELINE_ROWS]:
-        out.print(_timeline_line(first, last, count, titles))
+        out.print(_timeline_line(ui, first, last, count, titles))
     if len(runs) > TIMELINE_ROWS:
         rest = sum(count for _, _, count in runs[TIMELINE_ROWS:])
-        out.print(Text(f"  ... {rest} more events in the JSON (sessions[].timeline)", style="dim"))
+        out.print(ui.text("hunt.more_events", "dim", count=rest))
     if session.created:
-        line = Text(f"  Created ({len(session.created)}): ", style="bold")
+        line = ui.text("hunt.created", "bold", count=len(session.created))
+        line.append(" ")
         line.append(safe(one_line(", ".join(f"{r.type.split('::')[-1]} {r.id}" for r in session.created), 800)))
         out.print(line)
     if session.changed:
-        line = Text(f"  Changed ({len(session.changed)}): ", style="bold")
+        line = ui.text("hunt.changed", "bold", count=len(session.changed))
+        line.append(" ")
         line.append(safe(one_line(", ".join(f"{r.type.split('::')[-1]} {r.id}" for r in session.changed), 500)))
         out.print(line)
 
@@ -86,13 +92,15 @@ def attribution_summary(ui: Ui, findings: list[Finding]) -> None:
     used = [f for f in findings if f.classification is Classification.ATTACKER_USED]
     out = ui.out
     out.print()
-    out.print(Text("Attribution (findings.json)", style="bold"))
+    out.print(ui.text("attribution.head", "bold"))
     resources = sorted({resource_label(f) for f in created})
-    line = Text(f"  attacker-created ({len(resources)}), to remove: ", style="red")
+    line = ui.text("attribution.created", "red", count=len(resources))
+    line.append(" ")
     line.append(safe(one_line(", ".join(resources), 900)))
     out.print(line)
     resources = sorted({resource_label(f) for f in used})
-    line = Text(f"  attacker-used ({len(resources)}), to deactivate or revert, never delete: ", style="bold red")
+    line = ui.text("attribution.used", "bold red", count=len(resources))
+    line.append(" ")
     line.append(safe(one_line(", ".join(resources), 600)))
     out.print(line)
 
@@ -115,18 +123,18 @@ def _runs(timeline: list[TimelineEntry]) -> list[tuple[TimelineEntry, TimelineEn
     return runs
 
 
-def _timeline_line(first: TimelineEntry, last: TimelineEntry, count: int, titles: dict[str, str]) -> Text:
+def _timeline_line(ui: Ui, first: TimelineEntry, last: TimelineEntry, count: int, titles: dict[str, str]) -> Text:
     line = Text("  ")
     line.append(iso(first.time) or "?", style="dim")
     line.append(f"  {one_line(first.region or '-', 20)}  {one_line(first.source_ip or '-', 40)}  ")
     line.append(one_line(first.event_name or "?", 60), style="bold")
     if count > 1:
-        line.append(f" x{count} until {iso(last.time)}")
+        line.append(ui.text("hunt.repeat", count=count, until=iso(last.time)))
     if first.error_code:
         line.append(f" ({one_line(first.error_code, 40)})", style="dim")
-    line.append(f"  by {one_line(first.credential, 60)}", style="dim")
+    line.append(ui.text("hunt.by", "dim", credential=one_line(first.credential, 60)))
     if first.created:
-        line.append("  created ")
+        line.append(ui.t("hunt.created_inline"))
         line.append(one_line(", ".join(first.created), 200), style="red")
     if first.rules:
         line.append("  <- " + one_line("; ".join(titles.get(rule, rule) for rule in first.rules), 200),
