@@ -83,6 +83,9 @@ class NotPlanned(BaseModel):
     finding: str
     resource: Target
     reason: str
+    covered_by: Target | None = Field(
+        default=None, description="The resource whose step removes this one too (a rule goes with its group)"
+    )
 
 
 class Compromised(BaseModel):

@@ -21,6 +21,7 @@ from pydantic import ValidationError
 from awsrespond.case.workspace import Case
 from awsrespond.contain.journal import Journal, StepStatus
 from awsrespond.contain.model import Phase, Plan
+from awsrespond.contain.planner.subjects import INFORMATIONAL_TYPES
 from awsrespond.coverage import CoverageGap
 from awsrespond.errors import InputError
 from awsrespond.findings import Classification, Finding, Severity, sort_key
@@ -39,6 +40,7 @@ class FindingStatus(StrEnum):
     CONTAINED = "contained"  # a step that names it (or its resource) is done
     FAILED = "failed"  # a step on it failed or was refused
     POSTURE = "posture"  # a posture finding: open until fixed, but not the attacker's
+    INFORMATIONAL = "informational"  # a fact about the account (a region used, a cost spike): nothing to remove
 
 
 @dataclass(frozen=True)
@@ -84,6 +86,7 @@ class ReportFinding:
     finding: Finding
     status: FindingStatus
     actions: tuple[ActionTaken, ...]  # the steps that acted on it
+    not_planned: str = ""  # why containment left it alone, from the newest plan that names it
 
 
 @dataclass(frozen=True)
@@ -176,9 +179,10 @@ def load_case(root: Path) -> CaseData:
 
     findings = _findings(case, triage, hunt, problems)
     sessions = _sessions(hunt, problems)
-    plans, actions = _journal(case, problems)
-    statuses = _statuses(findings, actions)
-    report_findings = [ReportFinding(f, statuses[f.id][0], statuses[f.id][1]) for f in findings]
+    plans, actions, skipped = _journal(case, problems)
+    statuses = _statuses(findings, actions, skipped)
+    report_findings = [ReportFinding(f, statuses[f.id][0], statuses[f.id][1],
+                                     skipped[f.id][0] if f.id in skipped else "") for f in findings]
 
     account = (triage or {}).get("account") or {}
     window = (hunt or {}).get("window") or (triage or {}).get("window") or {}
@@ -260,11 +264,15 @@ def _sessions(hunt: Any, problems: list[str]) -> list[AttackerSession]:
     return sessions
 
 
-def _journal(case: Case, problems: list[str]) -> tuple[list[PlanRun], list[ActionTaken]]:
+Skipped = dict[str, tuple[str, tuple[str, str] | None]]  # finding id -> (reason, (id, region) covering it)
+
+
+def _journal(case: Case, problems: list[str]) -> tuple[list[PlanRun], list[ActionTaken], Skipped]:
     plans_dir = case.root / "contain" / "plans"
     journal = Journal(case.root / "contain" / "journal.jsonl") if (case.root / "contain").exists() else None
     runs: list[PlanRun] = []
     actions: list[ActionTaken] = []
+    skipped: Skipped = {}
     for path in sorted(plans_dir.glob("*.json")) if plans_dir.exists() else []:
         try:
             plan = Plan.model_validate_json(path.read_bytes())
@@ -278,6 +286,10 @@ def _journal(case: Case, problems: list[str]) -> tuple[list[PlanRun], list[Actio
             state = {}
         if not state:
             continue  # planned, never applied
+        for item in plan.not_planned:
+            for finding_id in filter(None, item.finding.split(",")):
+                cover = (item.covered_by.id, item.covered_by.region) if item.covered_by else None
+                skipped[finding_id] = (item.reason, cover)
         command = str(plan.options.get("command") or "contain apply")
         counts: Counter[str] = Counter()
         for step in plan.steps:
@@ -293,11 +305,11 @@ def _journal(case: Case, problems: list[str]) -> tuple[list[PlanRun], list[Actio
                 reversible=step.reversible, cuts_attacker_access=step.cuts_attacker_access, why=tuple(step.why),
             ))
         runs.append(PlanRun(plan.plan_id, command, plan.created, len(plan.steps), dict(counts)))
-    return runs, actions
+    return runs, actions, skipped
 
 
 def _statuses(
-    findings: list[Finding], actions: list[ActionTaken]
+    findings: list[Finding], actions: list[ActionTaken], skipped: Skipped
 ) -> dict[str, tuple[FindingStatus, tuple[ActionTaken, ...]]]:
     by_finding: dict[str, list[ActionTaken]] = {}
     by_resource: dict[tuple[str, str], list[ActionTaken]] = {}
@@ -307,7 +319,9 @@ def _statuses(
         by_resource.setdefault((action.target_id, action.region), []).append(action)
     out: dict[str, tuple[FindingStatus, tuple[ActionTaken, ...]]] = {}
     for f in findings:
-        acted = by_finding.get(f.id) or by_resource.get((f.resource.id, f.resource.region)) or []
+        cover = skipped[f.id][1] if f.id in skipped else None
+        acted = (by_finding.get(f.id) or by_resource.get((f.resource.id, f.resource.region))
+                 or (by_resource.get(cover) if cover else None) or [])
         if acted and all(a.succeeded for a in acted):
             status = FindingStatus.CONTAINED
         elif any(a.status in (StepStatus.FAILED, StepStatus.REFUSED) for a in acted):
@@ -316,6 +330,8 @@ def _statuses(
             status = FindingStatus.CONTAINED
         elif f.classification is Classification.POSTURE:
             status = FindingStatus.POSTURE
+        elif f.resource.type in INFORMATIONAL_TYPES:
+            status = FindingStatus.INFORMATIONAL
         else:
             status = FindingStatus.OPEN
         out[f.id] = (status, tuple(acted))

@@ -135,9 +135,10 @@ class PlanBuilder:
                 and (target_id is None or s.target.id == target_id)
                 and (region is None or s.target.region == region)]
 
-    def skip(self, subject: Subject, reason: str) -> None:
+    def skip(self, subject: Subject, reason: str, *, covered_by: Target | None = None) -> None:
         for finding_id in subject.finding_ids or [""]:
-            self.not_planned.append(NotPlanned(finding=finding_id, resource=subject.target, reason=reason))
+            self.not_planned.append(NotPlanned(finding=finding_id, resource=subject.target, reason=reason,
+                                               covered_by=covered_by))
 
     def note(self, text: str) -> None:
         if text not in self.notes:

@@ -119,7 +119,7 @@ def security_group_rule(pctx: PlanContext, builder: PlanBuilder, subject: Subjec
     group_id = str(rule.get("GroupId"))
     group = pctx.subject("AWS::EC2::SecurityGroup", group_id, region)
     if group is not None and group.treatment is Treatment.REMOVE:
-        builder.note(f"rule {subject.target.id} goes with its security group {group_id}")
+        builder.skip(subject, f"removed with its security group {group_id}", covered_by=group.target)
         return
     if rule.get("IsEgress"):
         builder.skip(subject, "egress rules are not revoked by this version: review it by hand")
