@@ -14,7 +14,7 @@ from awsrespond.aws.clients import ClientFactory
 from awsrespond.aws.identity import CallerIdentity
 from awsrespond.case.workspace import CASES_ROOT, Case, default_case_dir
 from awsrespond.cli.contain_cmd import _ask
-from awsrespond.cli.contain_render import apply_summary
+from awsrespond.cli.contain_render import apply_summary, status_name
 from awsrespond.cli.ui import OutputFormat, Ui, safe
 from awsrespond.contain.documents import ApplyDocument
 from awsrespond.contain.journal import StepStatus
@@ -48,16 +48,17 @@ def case_for(identity: CallerIdentity, case_dir: Path | None, root: Path = CASES
 def changes_table(ui: Ui, plan: Plan) -> None:
     """What will change, step by step (stderr in JSON mode, so stdout stays one document)."""
     console = ui.err if ui.fmt is OutputFormat.JSON else ui.out
-    table = Table(title=f"Changes planned ({plan.options.get('command', '')}), plan {plan.plan_id}",
+    table = Table(title=ui.text("changes.title", command=plan.options.get("command", ""), plan=plan.plan_id),
                   title_justify="left", box=None, pad_edge=False)
     for column in ("step", "action", "target", "why", "undo"):
-        table.add_column(column, overflow="fold")
+        table.add_column(ui.t(f"changes.column.{column}"), overflow="fold")
     for step in plan.steps:
-        undo = Text("reversible", style="green") if step.reversible else Text("one-way", style="yellow")
+        undo = (Text(ui.t("plan.reversible"), style="green") if step.reversible
+                else Text(ui.t("plan.one_way"), style="yellow"))
         table.add_row(safe(step.id), safe(step.action), safe(step.target.label()), safe(step.reason), undo)
     console.print(table)
     for note in plan.notes:
-        console.print(Text("note: ", style="cyan"), safe(note))
+        console.print(Text(ui.t("plan.note"), style="cyan"), safe(note))
 
 
 def run_changes(ui: Ui, case: Case, factory: ClientFactory, identity: CallerIdentity, changes: ChangeSet, *,
@@ -70,20 +71,19 @@ def run_changes(ui: Ui, case: Case, factory: ClientFactory, identity: CallerIden
     plan = changes.to_plan(case, identity)
     changes.planned = plan
     if not plan.steps:
-        ui.info(safe(f"{changes.command}: nothing to change."))
+        ui.info(ui.text("changes.nothing", command=changes.command))
         for note in plan.notes:
-            ui.info(Text("note: ", style="cyan"), safe(note))
+            ui.info(Text(ui.t("plan.note"), style="cyan"), safe(note))
         return None
     if not ui.quiet or ui.fmt is OutputFormat.TEXT:
         changes_table(ui, plan)
     if dry_run:
         path = write_plan(case, plan)
-        ui.info(safe(f"Dry run: nothing changed. The plan is in {path}; `awsrespond contain apply {path}` "
-                     "applies it as it is."))
+        ui.info(ui.text("changes.dry_run", path=path))
         return None
 
     def progress(step: Step, status: StepStatus, message: str) -> None:
-        ui.info(safe(f"{step.id} {step.action} {step.target.label()}: {status.value}"
+        ui.info(safe(f"{step.id} {step.action} {step.target.label()}: {status_name(ui, status.value)}"
                      + (f" - {message}" if message else "")))
 
     document = apply_changes(case, factory, identity, plan, confirm=confirm, ask=_ask(ui), progress=progress,

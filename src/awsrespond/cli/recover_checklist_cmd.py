@@ -21,21 +21,22 @@ STATUS_STYLE = {ItemStatus.DONE: "green", ItemStatus.TODO: "yellow", ItemStatus.
 
 
 def checklist_table(ui: Ui, checklist: Checklist) -> None:
-    table = Table(title=f"Recovery checklist for account {checklist.account_id}", title_justify="left")
-    for column in ("", "item", "found", "next"):
-        table.add_column(column, overflow="fold")
+    table = Table(title=ui.text("checklist.title", account=checklist.account_id), title_justify="left")
+    table.add_column("", overflow="fold")
+    for column in ("item", "found", "next"):
+        table.add_column(ui.t(f"checklist.column.{column}"), overflow="fold")
     for item in checklist.items:
-        table.add_row(Text(item.status.value, style=STATUS_STYLE[item.status]), safe(item.title), safe(item.detail),
-                      safe(item.next))
+        table.add_row(Text(ui.t(f"checklist.status.{item.status.value}"), style=STATUS_STYLE[item.status]),
+                      safe(item.title), safe(item.detail), safe(item.next))
     ui.out.print(table)
     done = sum(1 for item in checklist.items if item.status is ItemStatus.DONE)
-    ui.out.print(safe(f"{done} of {len(checklist.items)} done; "
-                      f"{sum(1 for i in checklist.items if i.status is ItemStatus.MANUAL)} need a person."))
+    ui.out.print(ui.text("checklist.summary", done=done, total=len(checklist.items),
+                         manual=sum(1 for i in checklist.items if i.status is ItemStatus.MANUAL)))
 
 
 def build_checklist(ui: Ui, case: Case, factory: ClientFactory, identity: CallerIdentity, regions: str) -> Checklist:
     region_plan = plan_regions(factory, parse_region_option(regions), identity.partition)
-    with ui.progress("Checking"):
+    with ui.progress(ui.t("checklist.checking")):
         checklist = recovery_checklist(case, factory, identity, run_checks(factory, identity, region_plan).report())
     case.write_json("recovery/checklist.json", checklist.model_dump(mode="json"))
     return checklist
@@ -49,9 +50,10 @@ def checklist_cmd(
     profile: opt.Profile = None,
     endpoint_url: opt.EndpointUrl = None,
     quiet: opt.Quiet = False,
+    lang: opt.Language = None,
 ) -> int:
     """The recovery checklist (read-only): each step of the manual done, to do (with the command), or by hand."""
-    ui = Ui(fmt, quiet=quiet)
+    ui = Ui(fmt, quiet=quiet, lang=lang)
     factory, identity = connect(ui, SessionSpec(profile=profile, endpoint_url=endpoint_url))
     checklist = build_checklist(ui, case_for(identity, case), factory, identity, regions)
     if fmt is OutputFormat.JSON:

@@ -12,6 +12,7 @@ from rich.text import Text
 
 from awsrespond.aws.clients import SessionSpec
 from awsrespond.cli import options as opt
+from awsrespond.cli.contain_cmd import confirm_prompt
 from awsrespond.cli.recover_app import Confirm, case_for, recover
 from awsrespond.cli.triage_cmd import EXIT_OK, EXIT_SUSPICIOUS, connect
 from awsrespond.cli.ui import OutputFormat, Ui, safe
@@ -24,25 +25,26 @@ recover.add_typer(mfa, name="mfa")
 
 
 def render(ui: Ui, document: MfaDocument) -> None:
-    root = {True: Text("enabled", style="green"), False: Text("NOT enabled", style="bold red"),
-            None: Text("unknown", style="yellow")}[document.root_mfa]
-    ui.out.print(Text("Root user MFA:"), root)
+    root = {True: Text(ui.t("mfa.enabled"), style="green"), False: Text(ui.t("mfa.not_enabled"), style="bold red"),
+            None: Text(ui.t("mfa.unknown"), style="yellow")}[document.root_mfa]
+    ui.out.print(Text(ui.t("mfa.root")), root)
+    attackers = Text(ui.t("mfa.attackers"), style="bold red")
     if document.console_users_without_mfa:
-        table = Table(title="Console users without MFA", title_justify="left", box=None, pad_edge=False)
-        table.add_column("user", overflow="fold")
-        table.add_column("attacker")
+        table = Table(title=ui.t("mfa.users_title"), title_justify="left", box=None, pad_edge=False)
+        table.add_column(ui.t("mfa.column.user"), overflow="fold")
+        table.add_column(ui.t("mfa.column.attacker"))
         for user in document.console_users_without_mfa:
-            table.add_row(safe(user.user), Text("yes (attacker's)", style="bold red") if user.attacker else Text("-"))
+            table.add_row(safe(user.user), attackers if user.attacker else Text("-"))
         ui.out.print(table)
     else:
-        ui.out.print(Text("Every console user has MFA.", style="green"))
+        ui.out.print(Text(ui.t("mfa.all_users"), style="green"))
     if document.unassigned_virtual_mfa:
-        table = Table(title="Virtual MFA devices assigned to nobody", title_justify="left", box=None, pad_edge=False)
+        table = Table(title=ui.t("mfa.devices_title"), title_justify="left", box=None, pad_edge=False)
         for column in ("serial", "created", "attacker"):
-            table.add_column(column, overflow="fold")
+            table.add_column(ui.t(f"mfa.column.{column}"), overflow="fold")
         for device in document.unassigned_virtual_mfa:
             table.add_row(safe(device.serial), safe(device.created.isoformat() if device.created else "-"),
-                          Text("yes (attacker's)", style="bold red") if device.attacker else Text("-"))
+                          attackers if device.attacker else Text("-"))
         ui.out.print(table)
     for error in document.errors:
         ui.warn(safe(error))
@@ -58,11 +60,12 @@ def mfa_cmd(
     profile: opt.Profile = None,
     endpoint_url: opt.EndpointUrl = None,
     quiet: opt.Quiet = False,
+    lang: opt.Language = None,
 ) -> int | None:
     """Root MFA, console users without MFA, unassigned virtual MFA devices (the attacker's flagged). Read-only."""
     if ctx.invoked_subcommand is not None:
         return None
-    ui = Ui(fmt, quiet=quiet)
+    ui = Ui(fmt, quiet=quiet, lang=lang)
     factory, identity = connect(ui, SessionSpec(profile=profile, endpoint_url=endpoint_url))
     opened = case_for(identity, case)
     document = mfa_status(factory, identity.account_id, opened)
@@ -79,7 +82,7 @@ def mfa_cmd(
 def terminal(ui: Ui) -> Terminal:
     """The real terminal: prompts and the QR code on stderr's console, answers from stdin."""
     def ask(prompt: str) -> str:
-        ui.err.print(safe(prompt + ": "), end="")
+        ui.err.print(confirm_prompt(ui, prompt), end="")
         return sys.stdin.readline()
 
     def show(text: str) -> None:
@@ -99,17 +102,18 @@ def enrol_cmd(
     profile: opt.Profile = None,
     endpoint_url: opt.EndpointUrl = None,
     quiet: opt.Quiet = False,
+    lang: opt.Language = None,
 ) -> int:
     """Create a virtual MFA device, show its QR code on this terminal only, enable it with two consecutive codes."""
-    ui = Ui(OutputFormat.TEXT, quiet=quiet)
+    ui = Ui(OutputFormat.TEXT, quiet=quiet, lang=lang)
     term = terminal(ui)
     if not term.is_tty:
-        ui.error("recover mfa enrol needs a terminal (the QR code is shown only there): run it interactively")
+        ui.error(ui.t("mfa.enrol_needs_tty"))
         return 2
     factory, identity = connect(ui, SessionSpec(profile=profile, endpoint_url=endpoint_url))
     result = enrol(case_for(identity, case), factory, identity, term, user=user, confirm=confirm)
     if result.enabled:
-        ui.out.print(Text("done:", style="green"), safe(result.message))
+        ui.out.print(Text(ui.t("mfa.enrol_done"), style="green"), safe(result.message))
         return EXIT_OK
-    ui.out.print(Text("not enrolled:", style="yellow"), safe(result.message))
+    ui.out.print(Text(ui.t("mfa.enrol_failed"), style="yellow"), safe(result.message))
     return EXIT_SUSPICIOUS
