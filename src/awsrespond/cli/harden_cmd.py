@@ -26,18 +26,19 @@ STATUS_STYLE = {CheckStatus.PASS: "green", CheckStatus.FAIL: "bold red", CheckSt
 
 
 
-def checks_table(ui: Ui, report: HardenReport, title: str) -> None:
+def checks_table(ui: Ui, report: HardenReport, title: str | Text) -> None:
     table = Table(title=title, title_justify="left", box=None, pad_edge=False)
     for column in ("status", "check", "detail"):
-        table.add_column(column, overflow="fold")
+        table.add_column(ui.t(f"harden.column.{column}"), overflow="fold")
     for result in report.checks:
-        table.add_row(Text(result.status.value, style=STATUS_STYLE[result.status]), safe(result.id),
-                      safe(result.detail))
+        table.add_row(Text(ui.t(f"harden.status.{result.status.value}"), style=STATUS_STYLE[result.status]),
+                      safe(result.id), safe(result.detail))
     ui.out.print(table)
     for result in report.checks:
         if result.status is not CheckStatus.PASS:
             line = Text(f"{result.id}: ", style="bold")
-            line.append(safe(("fix --fix: " if result.fixable else "fix: ") + result.fix))
+            line.append(ui.t("harden.fix_auto") if result.fixable else ui.t("harden.fix"))
+            line.append(safe(result.fix))
             ui.out.print(line)
 
 
@@ -61,32 +62,35 @@ def harden(
     profile: opt.Profile = None,
     endpoint_url: opt.EndpointUrl = None,
     quiet: opt.Quiet = False,
+    lang: opt.Language = None,
 ) -> int:
     """Security checks with stable ids (pass, fail or error, each with its fix). Read-only unless --fix."""
-    ui = Ui(fmt, quiet=quiet)
+    ui = Ui(fmt, quiet=quiet, lang=lang)
     wanted = opt.split_values(only)
     if wanted and not select(wanted):
         known = ", ".join(c.id for c in all_checks())
-        raise UsageError(f"--only {','.join(wanted)} names no check; the checks are: {known}")
+        raise UsageError(ui.t("harden.unknown_only", only=",".join(wanted), known=known))
     if (dry_run or confirm is not None) and not fix:
-        raise UsageError("--dry-run and --confirm go with --fix")
+        raise UsageError(ui.t("harden.fix_options"))
     protected = opt.never_touch_names(never_touch, baseline)
     factory, identity = connect(ui, SessionSpec(profile=profile, endpoint_url=endpoint_url))
     region_plan = plan_regions(factory, parse_region_option(regions), identity.partition)
-    ui.info(safe(f"Regions: {len(region_plan.enabled)} to check"
-                 + (f", {len(region_plan.not_enabled)} not enabled" if region_plan.not_enabled else "")))
-    with ui.progress("Checking") as bar:
+    line = ui.text("harden.regions", count=len(region_plan.enabled))
+    if region_plan.not_enabled:
+        line.append(ui.text("triage.regions_not_enabled", count=len(region_plan.not_enabled)))
+    ui.info(line)
+    with ui.progress(ui.t("checklist.checking")) as bar:
         bar.set_total(len(select(wanted)))
         run = run_checks(factory, identity, region_plan, only=wanted, never_touch=protected,
                          on_check=bar.advance)
     opened: Case | None = case_for(identity, case) if (fix or case is not None) else None
     if fix and opened is not None:
         if fmt is OutputFormat.TEXT:
-            checks_table(ui, run, f"Checks of account {identity.account_id}")
+            checks_table(ui, run, ui.text("harden.title", account=identity.account_id))
         document = run_changes(ui, opened, factory, identity, plan_fixes(run), confirm=confirm, dry_run=dry_run)
         if document is not None:
             plan_id = document.plan_id
-            ui.info(safe("Checking again after the fixes"))
+            ui.info(ui.text("harden.recheck"))
             run = run_checks(factory, identity, region_plan, only=wanted, never_touch=protected)
             run.fix_plan = plan_id
     report = run.report()
@@ -94,11 +98,12 @@ def harden(
         path = opened.write_json(CASE_FILE, report.model_dump(mode="json"))
         opened.record_command("harden" + (" --fix" if fix else ""), checks=len(report.checks),
                               failing=len(report.failing), plan=report.fix_plan)
-        ui.info(safe(f"Report kept in {path}"))
+        ui.info(ui.text("harden.kept", path=path))
     if fmt is OutputFormat.JSON:
         ui.json(report.model_dump_json())
     else:
-        title = "After the fixes" if report.fix_plan else f"Checks of account {identity.account_id}"
+        title = (ui.text("harden.after") if report.fix_plan
+                 else ui.text("harden.title", account=identity.account_id))
         if not (fix and not report.fix_plan):  # --fix without changes applied printed the table already
             checks_table(ui, report, title)
     if report.failing:
