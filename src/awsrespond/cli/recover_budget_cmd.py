@@ -67,19 +67,18 @@ def _unique(emails: list[str]) -> list[str]:
 
 def render(ui: Ui, report: BudgetsReport) -> None:
     if not report.budgets:
-        ui.out.print(Text("No budgets: nothing warns you when spend jumps. ", style="yellow"),
-                     "Create one: awsrespond recover budget --limit AMOUNT --email ADDRESS")
+        ui.out.print(Text(ui.t("budget.none"), style="yellow"), Text(ui.t("budget.create_hint")))
     else:
-        table = Table(title="Budgets", title_justify="left", box=None, pad_edge=False)
+        table = Table(title=ui.t("budget.title"), title_justify="left", box=None, pad_edge=False)
         for column in ("name", "type", "period", "limit", "actual", "forecast", "alerts", "state"):
-            table.add_column(column, overflow="fold")
+            table.add_column(ui.t(f"budget.column.{column}"), overflow="fold")
         for budget in report.budgets:
             state = Text(budget.alert_state, style="bold red" if budget.alert_state == "ALARM" else
                          "green" if budget.alert_state == "OK" else "yellow")
             alerts = ", ".join(f"{n.notification_type.lower()}>{n.threshold:g}"
                                + ("%" if n.threshold_type == "PERCENTAGE" else "")
                                + (f"({n.subscribers})" if n.subscribers is not None else "")
-                               for n in budget.notifications) or "none"
+                               for n in budget.notifications) or ui.t("budget.no_alerts")
             table.add_row(safe(budget.name), safe(budget.budget_type), safe(budget.time_unit),
                           safe(f"{budget.limit_amount or '-'} {budget.limit_unit or ''}"),
                           safe(budget.actual_spend or "-"), safe(budget.forecasted_spend or "-"), safe(alerts), state)
@@ -88,8 +87,8 @@ def render(ui: Ui, report: BudgetsReport) -> None:
 
 def warn_errors(ui: Ui, report: BudgetsReport) -> None:
     for error in report.errors:
-        ui.warn(safe(f"could not read {error.api} ({error.region}): {error.message}; check it in the console at "
-                     f"{error.console_url}"))
+        ui.warn(ui.text("recover.could_not_read", api=error.api, region=error.region, message=error.message,
+                        url=error.console_url))
 
 
 @recover.command("budget")
@@ -108,9 +107,10 @@ def budget_cmd(
     profile: opt.Profile = None,
     endpoint_url: opt.EndpointUrl = None,
     quiet: opt.Quiet = False,
+    lang: opt.Language = None,
 ) -> int:
     """Budget alerts, so the next abuse is caught within hours: list them, or create / update one."""
-    ui = Ui(fmt, quiet=quiet)
+    ui = Ui(fmt, quiet=quiet, lang=lang)
     emails = _unique(email or [])
     amount = validate(limit, emails, name, currency)
     factory, identity = connect(ui, SessionSpec(profile=profile, endpoint_url=endpoint_url))

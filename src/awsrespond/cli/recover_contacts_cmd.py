@@ -35,8 +35,7 @@ def prompt_missing(ui: Ui, report: ContactsReport) -> ContactsFile:
     """Ask, on a terminal, for each missing alternate contact (an empty answer skips it)."""
     wanted = ContactsFile()
     for contact_type in report.missing:
-        if not typer.confirm(f"The {contact_type} alternate contact is not set. Set it now?", default=True,
-                             err=True):
+        if not typer.confirm(ui.t("contacts.ask_set", type=contact_type), default=True, err=True):
             continue
         answers = {field: typer.prompt(f"  {contact_type} {field}", err=True)
                    for field in ("name", "email", "phone", "title")}
@@ -44,7 +43,7 @@ def prompt_missing(ui: Ui, report: ContactsReport) -> ContactsFile:
             wanted.alternate_contacts[contact_type] = AlternateContactInput(**answers)
         except ValidationError as exc:
             problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
-            ui.error(f"{contact_type} contact not set: {problems}")
+            ui.error(ui.t("contacts.not_set", type=contact_type, problems=problems))
     return wanted
 
 
@@ -54,12 +53,16 @@ def _events(events: list[ContactEvent]) -> str:
 
 
 def render(ui: Ui, report: ContactsReport) -> None:
-    table = Table(title="Alternate contacts", title_justify="left", box=None, pad_edge=False)
-    for column in ("type", "set", "name", "email", "phone", "title", "changed during the incident"):
-        table.add_column(column, overflow="fold")
+    table = Table(title=ui.t("contacts.title"), title_justify="left", box=None, pad_edge=False)
+    for column in ("type", "set", "name", "email", "phone", "title", "changed"):
+        table.add_column(ui.t(f"contacts.column.{column}"), overflow="fold")
     for contact in report.alternate_contacts:
-        state = Text("unknown", style="yellow") if contact.read_error else \
-            Text("yes", style="green") if contact.set else Text("MISSING", style="bold red")
+        if contact.read_error:
+            state = Text(ui.t("contacts.unknown"), style="yellow")
+        elif contact.set:
+            state = Text(ui.t("contacts.yes"), style="green")
+        else:
+            state = Text(ui.t("contacts.missing"), style="bold red")
         changed = Text(_events(contact.changed_in_window), style="bold red") if contact.changed_in_window else \
             Text("")
         table.add_row(safe(contact.type), state, safe(contact.name), safe(contact.email), safe(contact.phone),
@@ -67,22 +70,22 @@ def render(ui: Ui, report: ContactsReport) -> None:
     ui.out.print(table)
     info = report.contact_information
     if info is not None:
-        ui.out.print(Text("Contact information", style="bold"))
+        ui.out.print(Text(ui.t("contacts.information"), style="bold"))
         for key, value in info.model_dump().items():
             if value:
                 ui.out.print(Text(f"  {key.replace('_', ' ')}: "), safe(value))
     if report.contact_information_changed_in_window:
-        ui.out.print(Text("Contact information changed during the incident: ", style="bold red"),
+        ui.out.print(Text(ui.t("contacts.information_changed"), style="bold red"),
                      safe(_events(report.contact_information_changed_in_window)))
 
 
 def warn_errors(ui: Ui, report: ContactsReport) -> None:
     """On stderr in both formats: what could not be read and where to check it by hand."""
     for error in report.errors:
-        ui.warn(safe(f"could not read {error.api} ({error.region}): {error.message}; check it in the console at "
-                     f"{error.console_url}"))
+        ui.warn(ui.text("recover.could_not_read", api=error.api, region=error.region, message=error.message,
+                        url=error.console_url))
     for note in report.notes:
-        ui.info(Text("note: ", style="cyan"), safe(note))
+        ui.info(Text(ui.t("plan.note"), style="cyan"), safe(note))
 
 
 @recover.command("contacts")
@@ -96,9 +99,10 @@ def contacts_cmd(
     profile: opt.Profile = None,
     endpoint_url: opt.EndpointUrl = None,
     quiet: opt.Quiet = False,
+    lang: opt.Language = None,
 ) -> int:
     """Show (and set) the account's contact information and its billing, operations and security contacts."""
-    ui = Ui(fmt, quiet=quiet)
+    ui = Ui(fmt, quiet=quiet, lang=lang)
     wanted = load_contacts_file(from_file) if from_file is not None else None
     factory, identity = connect(ui, SessionSpec(profile=profile, endpoint_url=endpoint_url))
     region = budgets_region(identity.partition)

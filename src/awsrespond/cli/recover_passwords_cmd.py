@@ -58,9 +58,10 @@ def passwords_cmd(
     profile: opt.Profile = None,
     endpoint_url: opt.EndpointUrl = None,
     quiet: opt.Quiet = False,
+    lang: opt.Language = None,
 ) -> int:
     """Rotate IAM users' console passwords (temporary, reset required) and set a strong password policy."""
-    ui = Ui(fmt, quiet=quiet)
+    ui = Ui(fmt, quiet=quiet, lang=lang)
     users = opt.split_values(user)
     # The manual resets every console password after a compromise: that is the default without --user.
     all_console_users = all_console_users or not users
@@ -79,8 +80,7 @@ def passwords_cmd(
             policy_step = plan_password_policy(changes, factory, max_age=max_age)
         except ClientError as exc:
             code = exc.response.get("Error", {}).get("Code", "")
-            ui.warn(safe(f"iam GetAccountPasswordPolicy (global) answered {code}: the password policy is not "
-                         f"planned; check it in the console ({POLICY_URL})"))
+            ui.warn(ui.text("passwords.policy_unreadable", code=code, url=POLICY_URL))
         else:
             if policy_step is None:
                 changes.note("the account password policy is already strong")
@@ -101,12 +101,11 @@ def passwords_cmd(
         ui.json(document.model_dump_json())
     else:
         if document.secrets:
-            ui.out.print(Text("New temporary passwords (reset required at the next sign-in) are in the case, "
-                              "readable only by you:", style="bold"), safe(f"{opened.root}/"))
+            ui.out.print(Text(ui.t("passwords.secrets"), style="bold"), safe(f"{opened.root}/"))
             for path in document.secrets:
                 ui.out.print(safe(f"  {path}"))
-            ui.out.print(safe("Hand each one to its owner over a channel the attacker cannot read."))
-        ui.out.print(Text("Root user:", style="bold"))
+            ui.out.print(ui.text("passwords.hand_over"))
+        ui.out.print(Text(ui.t("passwords.root"), style="bold"))
         for line in document.root_guidance:
             ui.out.print(safe(line))
     pending = dry_run and bool(changes.steps)

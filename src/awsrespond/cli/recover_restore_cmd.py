@@ -16,41 +16,42 @@ from awsrespond.timeutil import iso
 
 def render(ui: Ui, document: RestoreDocument) -> None:
     console = ui.err if ui.fmt is OutputFormat.JSON else ui.out
-    console.print(safe(f"Incident window from {iso(document.window_since) or 'unknown'}: restore sources must "
-                       "be older."))
+    console.print(ui.text("restore.window", since=iso(document.window_since) or ui.t("mfa.unknown")))
     if document.candidates:
-        table = Table(title="Destroyed or overwritten, with a restore source", title_justify="left", box=None,
-                      pad_edge=False)
-        for column in ("resource", "destroyed", "by", "restore from", "step"):
-            table.add_column(column, overflow="fold")
+        table = Table(title=ui.t("restore.candidates_title"), title_justify="left", box=None, pad_edge=False)
+        for column in ("resource", "destroyed", "by", "source", "step"):
+            table.add_column(ui.t(f"restore.column.{column}"), overflow="fold")
         for item in document.candidates:
             chosen = item.restore_from
-            source = (f"{chosen.kind} {chosen.id} ({iso(chosen.created)})" if chosen else
-                      "by hand: " + "; ".join(f"{s.kind} {s.id}" for s in item.other_sources))
+            source = (safe(f"{chosen.kind} {chosen.id} ({iso(chosen.created)})") if chosen else
+                      ui.text("restore.by_hand", sources="; ".join(f"{s.kind} {s.id}" for s in item.other_sources)))
             table.add_row(safe(f"{item.type.rsplit('::', 1)[-1]} {item.id} ({item.region})"),
                           safe(f"{item.event_name} {iso(item.destroyed_at)}"),
-                          safe(f"{item.by or item.credential} from {item.source_ip or '?'}"), safe(source),
+                          ui.text("restore.by", who=item.by or item.credential, ip=item.source_ip or "?"), source,
                           safe(item.step or "-"))
         console.print(table)
         for item in document.candidates:
             if item.note:
-                console.print(Text("note: ", style="cyan"), safe(f"{item.id}: {item.note}"))
+                console.print(Text(ui.t("plan.note"), style="cyan"), safe(f"{item.id}: {item.note}"))
             if item.restore_from is None:
                 for other in item.other_sources:
                     if other.command:
-                        console.print(safe(f"  {item.id} from {other.id}: {other.command}"))
+                        console.print(ui.text("restore.other_source", id=item.id, source=other.id,
+                                              command=other.command))
     if document.not_restorable:
-        table = Table(title="Destroyed, with no restore source", title_justify="left", box=None, pad_edge=False)
-        for column in ("resource", "destroyed", "by", "why not"):
-            table.add_column(column, overflow="fold")
+        table = Table(title=ui.t("restore.lost_title"), title_justify="left", box=None, pad_edge=False)
+        for column in ("resource", "destroyed", "by", "why_not"):
+            table.add_column(ui.t(f"restore.column.{column}"), overflow="fold")
         for lost in document.not_restorable:
+            why = safe(lost.reason)
+            if lost.checked:
+                why.append(ui.text("restore.rejected", checked="; ".join(lost.checked)))
             table.add_row(Text(f"{lost.type.rsplit('::', 1)[-1]} ", style="red") + safe(f"{lost.id} ({lost.region})"),
                           safe(f"{lost.event_name} {iso(lost.destroyed_at)}"),
-                          safe(f"{lost.by or lost.credential} from {lost.source_ip or '?'}"),
-                          safe(lost.reason + ("; rejected: " + "; ".join(lost.checked) if lost.checked else "")))
+                          ui.text("restore.by", who=lost.by or lost.credential, ip=lost.source_ip or "?"), why)
         console.print(table)
     if not document.candidates and not document.not_restorable:
-        console.print(safe("Nothing the attacker destroyed was found in the case's events."))
+        console.print(ui.text("restore.nothing"))
     for gap in document.coverage:
         ui.warn(safe(gap))
 
@@ -64,13 +65,14 @@ def restore_cmd(
     profile: opt.Profile = None,
     endpoint_url: opt.EndpointUrl = None,
     quiet: opt.Quiet = False,
+    lang: opt.Language = None,
 ) -> int:
     """Restore what the attacker destroyed (EBS volumes from earlier snapshots, earlier S3 object versions);
     list AMIs and AWS Backup recovery points for the rest, and what cannot be restored."""
-    ui = Ui(fmt, quiet=quiet)
+    ui = Ui(fmt, quiet=quiet, lang=lang)
     factory, identity = connect(ui, SessionSpec(profile=profile, endpoint_url=endpoint_url))
     opened = case_for(identity, case)
-    ui.info(safe(f"Case {opened.root}"))
+    ui.info(ui.text("common.case_opened", path=opened.root))
     document, changes = plan_restore(opened, factory, identity)
     if fmt is OutputFormat.TEXT or not quiet:
         render(ui, document)
