@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import typer
 
+from awsrespond.cli.report_cmd import report_main
+
 report = typer.Typer(
     help="Reports of a case: HTML, Markdown, JSON, CSV, OCSF, ASFF; `report aws` is the text for AWS.",
     invoke_without_command=True, rich_markup_mode=None,
 )
+report.callback(invoke_without_command=True)(report_main)

@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
 from pathlib import Path
 
 from awsrespond.case.workspace import write_private
 from awsrespond.i18n import Lang
+from awsrespond.report.aws_text import render_aws_text
 from awsrespond.report.casedata import CaseData, load_case
+from awsrespond.report.exports.asff import render_asff
 from awsrespond.report.exports.case_json import REPORTS_DIR, render_json
+from awsrespond.report.exports.csv_export import render_csv
+from awsrespond.report.exports.ocsf import render_ocsf
+from awsrespond.report.html import render_html
+from awsrespond.report.markdown import render_markdown
+
+Renderer = Callable[[CaseData], str]
 
 
 def report_names(lang: Lang) -> dict[str, str]:
@@ -25,44 +32,21 @@ def report_names(lang: Lang) -> dict[str, str]:
     }
 
 
-def _renderer(module: str, name: str) -> Callable[..., str] | None:
-    # The HTML, Markdown and AWS-text renderers are written alongside; a missing one is skipped.
-    try:
-        mod = importlib.import_module(module)
-    except ModuleNotFoundError as exc:
-        if exc.name != module:
-            raise
-        return None
-    func: Callable[..., str] | None = getattr(mod, name, None)
-    return func
-
-
-def renderers(lang: Lang) -> dict[str, Callable[[CaseData], str]]:
-    """Key -> function rendering that report from the case data."""
-    out: dict[str, Callable[[CaseData], str]] = {"json": render_json}
-    optional: dict[str, tuple[str, str, bool]] = {
-        "html": ("awsrespond.report.html", "render_html", True),
-        "md": ("awsrespond.report.markdown", "render_markdown", True),
-        "csv": ("awsrespond.report.exports.csv_export", "render_csv", False),
-        "ocsf": ("awsrespond.report.exports.ocsf", "render_ocsf", False),
-        "asff": ("awsrespond.report.exports.asff", "render_asff", False),
-        "aws": ("awsrespond.report.aws_text", "render_aws_text", False),
+def renderers(lang: Lang) -> dict[str, Renderer]:
+    """Key -> function rendering that report from the case data (HTML and Markdown in ``lang``)."""
+    return {
+        "html": lambda data: render_html(data, lang),
+        "md": lambda data: render_markdown(data, lang),
+        "json": render_json,
+        "csv": render_csv,
+        "ocsf": render_ocsf,
+        "asff": render_asff,
+        "aws": render_aws_text,
     }
-    for key, (module, name, with_lang) in optional.items():
-        func = _renderer(module, name)
-        if func is not None:
-            out[key] = _bind(func, lang) if with_lang else func
-    return out
-
-
-def _bind(func: Callable[..., str], lang: Lang) -> Callable[[CaseData], str]:
-    def render(data: CaseData) -> str:
-        return func(data, lang)
-    return render
 
 
 def write_reports(root: Path, lang: Lang, data: CaseData | None = None) -> dict[str, Path]:
-    """Load the case once and write every report; returns key -> path written."""
+    """Load the case once (unless ``data`` is given) and write every report; returns key -> path written."""
     data = data if data is not None else load_case(root)
     target = data.root / REPORTS_DIR
     target.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -77,6 +61,6 @@ def write_reports(root: Path, lang: Lang, data: CaseData | None = None) -> dict[
 
 
 def write_one(path: Path, text: str) -> Path:
+    """One report at ``path`` (0600; a missing parent directory is created 0700)."""
     write_private(path, text.encode("utf-8"))
     return path
-

@@ -14,6 +14,7 @@ import re
 from collections.abc import Iterable, Sequence
 
 from awsrespond.report.casedata import CaseData, ReportFinding
+from awsrespond.report.console_links import links_for
 from awsrespond.textsafe import strip_control
 from awsrespond.timeutil import iso
 
@@ -26,7 +27,7 @@ _SPACE = re.compile(r"[ \t\r\n]+")
 COLUMNS = (
     "id", "severity", "classification", "status", "rule", "title", "resource_type", "resource_id",
     "resource_region", "resource_arn", "principal", "access_key_id", "source_ip", "first_seen", "last_seen",
-    "count", "mitre", "recommendation",
+    "count", "mitre", "recommendation", "console_link",
 )
 
 
@@ -53,6 +54,7 @@ def finding_row(item: ReportFinding) -> list[str]:
         f.id, f.severity.value, f.classification.value, item.status.value, f.rule, f.title, f.resource.type,
         f.resource.id, f.resource.region, f.resource.arn, f.principal, f.access_key_id, f.source_ip,
         iso(f.first_seen), iso(f.last_seen), f.count, " ".join(f.mitre), f.recommendation,
+        next((link.url for link in links_for(f)), None),
     )
     return [safe_cell(v) for v in values]
 

@@ -35,6 +35,7 @@ STATUS_ID: dict[FindingStatus, tuple[int, str]] = {
     FindingStatus.POSTURE: (1, "New"),
     FindingStatus.FAILED: (2, "In Progress"),
     FindingStatus.CONTAINED: (4, "Resolved"),
+    FindingStatus.INFORMATIONAL: (99, "Informational"),
 }
 _OBSERVABLE_IP = 2
 _OBSERVABLE_USER_NAME = 4
@@ -96,7 +97,7 @@ def ocsf_finding(item: ReportFinding, data: CaseData, generated: datetime) -> di
     """One finding as an OCSF Detection Finding."""
     f = item.finding
     severity_id, severity = SEVERITY_ID[f.severity]
-    status_id, status = STATUS_ID[item.status]
+    status_id, status = STATUS_ID.get(item.status, (0, "Unknown"))
     region = None if f.resource.region in ("global", "*", "") else f.resource.region
     time = f.last_seen or f.first_seen or f.created or generated
     resource = _drop_none({
