@@ -12,6 +12,7 @@ from awsrespond.case.workspace import Case
 from awsrespond.cli.recover_checklist_cmd import checklist_table
 from awsrespond.cli.ui import Ui, safe
 from awsrespond.harden.service import plan_fixes, run_checks
+from awsrespond.i18n import Lang, Messages
 from awsrespond.recover.attack_cost import attack_cost
 from awsrespond.recover.attack_cost import write_document as write_cost
 from awsrespond.recover.budget import plan_budget
@@ -36,17 +37,18 @@ def _apply(ui: Ui, case: Case, factory: ClientFactory, identity: CallerIdentity,
     return document.ok
 
 
-def demo_public_ips(ui: Ui, case: Case, factory: ClientFactory, identity: CallerIdentity) -> None:
+def demo_public_ips(ui: Ui, case: Case, factory: ClientFactory, identity: CallerIdentity,
+                    msg: Messages | None = None) -> None:
     """While the attacker's instances still run: which public addresses are theirs, and which are new."""
+    texts = msg or Messages(Lang.EN, "respond")
     regions = plan_regions(factory, None, identity.partition)
     document = public_ip_insights(case, factory, regions.enabled, not_enabled=regions.not_enabled)
     write_ips(case, document)
     totals = document.totals
     sources = ", ".join(f"{s.ip} ({s.info.country_code or s.info.kind.value})" for s in document.attacker_source_ips)
-    ui.out.print(safe(f"Public IPv4 in use: {totals.public_ips} addresses, {totals.new_in_window} new in the "
-                      f"window, {totals.attacker} on the attacker's resources (${totals.attacker_usd_per_hour}/h "
-                      f"of ${totals.usd_per_hour}/h). Attacker source addresses: "
-                      + (sources or "none in the case")))
+    ui.out.print(safe(texts.t("demo.public_ips", total=totals.public_ips, new=totals.new_in_window,
+                              attacker=totals.attacker, attacker_usd=totals.attacker_usd_per_hour,
+                              usd=totals.usd_per_hour, sources=sources or texts.t("word.none"))))
 
 
 def demo_recovery(ui: Ui, case: Case, factory: ClientFactory, identity: CallerIdentity, email: str) -> Checklist:

@@ -6,6 +6,7 @@ endpoint settings from the environment are ignored (DESIGN.md 3.17).
 
 from __future__ import annotations
 
+import tempfile
 import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -14,25 +15,18 @@ import typer
 
 from awsrespond.aws.identity import whoami
 from awsrespond.cli import options as opt
-from awsrespond.cli.contain_render import apply_summary, plan_table
-from awsrespond.cli.demo_recover import demo_public_ips, demo_recovery
-from awsrespond.cli.hunt_render import attribution_summary, hunt_summary
-from awsrespond.cli.render import triage_summary
+from awsrespond.cli.demo_recover import DEMO_BUDGET_LIMIT, demo_public_ips
 from awsrespond.cli.triage_cmd import execute_triage
 from awsrespond.cli.ui import Ui, safe
-from awsrespond.contain.executor import ApplyOptions
-from awsrespond.contain.planio import load_plan, write_plan
-from awsrespond.contain.planner.plan import PlanOptions, build_plan
-from awsrespond.contain.safety import DEFAULT_MAX_STEPS
-from awsrespond.contain.service import apply_plan
 from awsrespond.errors import UsageError
 from awsrespond.findings import Severity
-from awsrespond.hunt.run import HuntOptions, run_hunt
+from awsrespond.i18n import Messages
+from awsrespond.respond.flow import Flow, Hooks, RespondOptions, run_flow
 from awsrespond.timeutil import iso
 from awsrespond.triage import TriageOptions
 
 if TYPE_CHECKING:
-    from awsrespond.emulator import Scenario
+    from awsrespond.emulator import Scenario, SeededScenario
 
 # The emulator (moto and its services) takes half a second to import: only demo and emulator load it.
 DEFAULT_SCENARIO = "ci-key-cryptomining"
@@ -83,63 +77,57 @@ def emulator(scenario: ScenarioName = DEFAULT_SCENARIO, port: Port = 4566) -> in
 def demo(
     scenario: ScenarioName = DEFAULT_SCENARIO,
     case: opt.CaseDir = None,
+    lang: opt.Language = None,
     quiet: opt.Quiet = False,
 ) -> int:
-    """The whole response on the embedded emulator with a seeded compromise (never a real account)."""
+    """The guided response (``awsrespond respond``) on the embedded emulator with a seeded compromise, every plan
+    confirmed for you; never a real account."""
     from awsrespond.emulator import EmulatorServer, seed  # noqa: PLC0415
-    ui = Ui(quiet=quiet)
+    ui = Ui(quiet=quiet, lang=lang)
+    msg = Messages(ui.lang, "respond")
     chosen = pick_scenario(scenario)
     with EmulatorServer(port=0) as server:
-        ui.info(safe(f"Starting the embedded AWS emulator at {server.endpoint_url} and seeding "
-                     f"scenario {chosen.name}"))
+        ui.info(safe(msg.t("demo.start", endpoint=server.endpoint_url, scenario=chosen.name)))
         server.verify()
         seeded = seed(server, chosen)
         factory = server.factory()
         identity = whoami(factory)
-        ui.target(identity, server.endpoint_url)
-        ui.info(safe(f"Step 1 - triage: what is in the account, since the incident start "
-                     f"{iso(seeded.incident_start)}"))
-        result, opened = execute_triage(
-            ui, factory, identity, case or Path("cases") / f"demo-{identity.account_id}-"
-            f"{seeded.incident_start.strftime('%Y%m%dT%H%M%SZ')}",
-            TriageOptions(since=seeded.incident_start),
-        )
-        triage_summary(ui, result, str(opened.root))
-        trail = f"s3://{seeded.trail_bucket}/"
-        ui.info(safe(f"Step 2 - hunt: what happened, from the trail's logs in {trail}"))
-        hunted = run_hunt(
-            HuntOptions(sources=[trail], since=seeded.incident_start, case_dir=opened.root,
-                        account_id=identity.account_id, caller_arn=identity.arn),
-            factory,
-            progress=lambda message: ui.info(safe(message)),
-        )
-        hunt_summary(ui, hunted, str(opened.root))
-        stored = opened.findings()
-        attribution_summary(ui, stored.findings if stored else [])
-        demo_public_ips(ui, opened, factory, identity)
-        ui.info(safe("Step 3 - contain: a plan from the case's findings, then apply it (the demo confirms "
-                     f"for you, as --confirm {identity.account_id} would)"))
-        # The emulator has no CloudTrail LookupEvents; the trail bucket's copy is the preserved log.
-        plan = build_plan(opened, factory, identity, PlanOptions(exclude=["logs.save-lookup-events"]))
-        path = write_plan(opened, plan)
-        plan_table(ui, plan, str(path))
-        applied = apply_plan(
-            opened, factory, identity, load_plan(path, opened), confirm=identity.account_id, ask=None,
-            max_steps=max(DEFAULT_MAX_STEPS, len(plan.steps)), options=ApplyOptions(), verify_delay=0.0,
-            progress=lambda step, status, message: ui.info(safe(f"  {step.id} {step.action} "
-                                                                f"{step.target.label()}: {status.value}")),
-        )
-        apply_summary(ui, applied)
-        ui.info(safe("Step 4 - triage again: what is left of the attacker"))
-        after, _ = execute_triage(ui, factory, identity, opened.root, TriageOptions(since=seeded.incident_start))
-        attacker = {(a.type, a.id) for a in seeded.attacker_artefacts}
-        theirs = [f for f in after.findings if (f.resource.type, f.resource.id) in attacker]
-        left = sorted({f"{f.resource.type} {f.resource.id}" for f in theirs if f.severity.at_least(Severity.MEDIUM)})
-        history = sorted({f.resource.id for f in theirs if not f.severity.at_least(Severity.MEDIUM)})
-        ui.out.print(safe("Attacker artefacts triage still reports at medium or above: "
-                          + (", ".join(left) if left else "none")))
-        if history:
-            ui.out.print(safe(f"Listed at low, as history: {len(history)} terminated instances ({', '.join(history)})"))
-        demo_recovery(ui, opened, factory, identity, email=f"security@{chosen.company}.example")
-    ui.out.print(safe(f"Demo finished. The case is in {opened.root}"))
-    return 0 if applied.ok and not left else 1
+        ui.info(safe(msg.t("demo.confirming", account=identity.account_id)))
+        left: list[str] = []
+
+        def after_hunt(flow: Flow) -> None:
+            demo_public_ips(flow.ui, flow.case, factory, identity, msg)
+
+        def after_contain(flow: Flow) -> None:
+            left.extend(attacker_left(flow, seeded))
+
+        options = RespondOptions(
+            case_dir=case or Path("cases") / f"demo-{identity.account_id}-"
+                                             f"{seeded.incident_start.strftime('%Y%m%dT%H%M%SZ')}",
+            since=seeded.incident_start, confirm=identity.account_id, budget_limit=DEMO_BUDGET_LIMIT,
+            email=f"security@{chosen.company}.example",
+            # The emulator has no CloudTrail LookupEvents; the trail bucket's copy is the preserved log.
+            plan_exclude=["logs.save-lookup-events"], verify_delay=0.0)
+        result = run_flow(ui, ui.lang, factory, identity, options, prompt=None,
+                          hooks=Hooks(after_hunt=after_hunt, after_contain=after_contain),
+                          endpoint_url=server.endpoint_url)
+    ui.out.print(safe(msg.t("demo.finished", path=result.case.root)))
+    if "html" in result.reports:
+        ui.out.print(safe(msg.t("flow.report_path", path=result.reports["html"])))
+    return 0 if result.state.all_done and not left else 1
+
+
+def attacker_left(flow: Flow, seeded: SeededScenario) -> list[str]:
+    """Triage again (into a scratch case, the incident's case keeps its evidence): what is left of the attacker."""
+    since = seeded.incident_start
+    with tempfile.TemporaryDirectory(prefix="awsrespond-demo-") as scratch:
+        after, _ = execute_triage(Ui(quiet=True, lang=flow.lang), flow.factory, flow.identity,
+                                  Path(scratch) / "after", TriageOptions(since=since))
+    attacker = {(a.type, a.id) for a in seeded.attacker_artefacts}
+    theirs = [f for f in after.findings if (f.resource.type, f.resource.id) in attacker]
+    left = sorted({f"{f.resource.type} {f.resource.id}" for f in theirs if f.severity.at_least(Severity.MEDIUM)})
+    history = sorted({f.resource.id for f in theirs if not f.severity.at_least(Severity.MEDIUM)})
+    flow.say("demo.left", left=", ".join(left) if left else flow.msg.t("word.none"))
+    if history:
+        flow.say("demo.history", count=len(history), ids=", ".join(history))
+    return left
