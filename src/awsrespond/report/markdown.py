@@ -78,6 +78,11 @@ class _Writer:
     def summary(self) -> None:
         self.add(f"## {self.t('section.summary')}",
                  "\n".join(f"{n}. {_line(line)}" for n, line in enumerate(summary_lines(self.data, self.m), 1)))
+        a = self.data.attacker
+        facts = (("attacker.keys", a.access_key_ids), ("attacker.principals", a.principals),
+                 ("attacker.ips", a.source_ips), ("attacker.agents", a.user_agents))
+        self.add(md_table([" ", " "], ([self.t(key), ", ".join(md_escape(v) for v in values) or "-"]
+                                       for key, values in facts)))
 
     def timeline(self) -> None:
         self.add(f"## {self.t('section.timeline')}")
