@@ -19,6 +19,9 @@ from awsrespond.cli import (
     recover_mfa_cmd,  # noqa: F401
     recover_passwords_cmd,  # noqa: F401
     recover_restore_cmd,  # noqa: F401
+    report_app,
+    report_aws_cmd,  # noqa: F401
+    respond_cmd,
     triage_cmd,
 )
 from awsrespond.cli.ui import Ui
@@ -46,6 +49,8 @@ app.add_typer(recover_app.recover, name="recover")
 app.command("harden")(harden_cmd.harden)
 app.command("emulator")(emulator_cmd.emulator)
 app.command("demo")(emulator_cmd.demo)
+app.add_typer(report_app.report, name="report")
+app.command("respond")(respond_cmd.respond)
 
 
 def main(argv: list[str] | None = None) -> int:
