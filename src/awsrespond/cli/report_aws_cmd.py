@@ -48,10 +48,19 @@ def terminal_ask(ui: Ui) -> Asker | None:
         return None
 
     def ask(prompt: str) -> str:
-        ui.err.print(safe(prompt + ": "), end="")
+        ui.err.print(safe(prompt + ": "), end="", soft_wrap=True)
         return sys.stdin.readline()
 
     return ask
+
+
+def _say(ui: Ui, text: Text) -> None:
+    """One message on stderr, never wrapped (paths and URLs stay whole for copying)."""
+    ui.err.print(text, soft_wrap=True)
+
+
+def _error(ui: Ui, message: str) -> None:
+    _say(ui, Text(ui.t("ui.error") + " ", style="bold red") + safe(message))
 
 
 def write_text(root: Path, letter: AwsLetter, output: Path | None) -> list[Path]:
@@ -67,26 +76,26 @@ def write_text(root: Path, letter: AwsLetter, output: Path | None) -> list[Path]
 
 
 def _where_to_send(ui: Ui, msg: Messages, *, submit_hint: bool) -> None:
-    ui.err.print(Text(msg.t("send.title"), style="bold"))
-    ui.err.print(fill(msg.t("send.form"), url=ABUSE_FORM_URL), soft_wrap=True)
-    ui.err.print(fill(msg.t("send.email"), email=ABUSE_EMAIL))
-    ui.err.print(fill(msg.t("send.support"), url=SUPPORT_CENTER_URL), soft_wrap=True)
+    _say(ui, Text(msg.t("send.title"), style="bold"))
+    _say(ui, fill(msg.t("send.form"), url=ABUSE_FORM_URL))
+    _say(ui, fill(msg.t("send.email"), email=ABUSE_EMAIL))
+    _say(ui, fill(msg.t("send.support"), url=SUPPORT_CENTER_URL))
     if submit_hint:
-        ui.err.print(Text(msg.t("send.submit")), soft_wrap=True)
-    ui.err.print(Text(msg.t("send.contact"), style="yellow"))
+        _say(ui, Text(msg.t("send.submit")))
+    _say(ui, Text(msg.t("send.contact"), style="yellow"))
 
 
 def _confirmed(ui: Ui, msg: Messages, account: str, confirm: str | None, ask: Asker | None) -> bool:
     if confirm is not None:
         if confirm.strip() != account:
-            ui.error(msg.t("submit.wrong_confirm", confirm=one_line(confirm, 40), account=account))
+            _error(ui, msg.t("submit.wrong_confirm", confirm=one_line(confirm, 40), account=account))
             return False
         return True
     if ask is None:
-        ui.error(msg.t("submit.no_terminal"))
+        _error(ui, msg.t("submit.no_terminal"))
         return False
     if ask(msg.t("submit.confirm_prompt", account=account)).strip() != account:
-        ui.error(msg.t("submit.wrong_typed"))
+        _error(ui, msg.t("submit.wrong_typed"))
         return False
     return True
 
@@ -98,30 +107,30 @@ def submit_letter(ui: Ui, msg: Messages, *, root: Path, text_path: Path, letter:
     previous = previous_submission(root)
     if previous is not None:
         key = "submit.previous_created" if previous.get("status") == "created" else "submit.previous_pending"
-        ui.error(msg.t(key, case_id=one_line(previous.get("case_id", ""), 80), path=record_path(root)))
+        _error(ui, msg.t(key, case_id=one_line(previous.get("case_id", ""), 80), path=record_path(root)))
         return EXIT_USAGE
     factory, identity = connect(ui, spec)
     try:
         check_submitter(identity, factory, data)
     except SafetyError as exc:
-        ui.error(str(exc))
+        _error(ui, str(exc))
         return EXIT_USAGE
     if not _confirmed(ui, msg, identity.account_id, confirm, ask):
         return EXIT_USAGE
     try:
         created = submit(factory, identity, data, letter)
     except (SupportPlanRequired, SupportAccessDenied, SubmitRefused, SubmitUncertain) as exc:
-        ui.error(str(exc))
-        ui.err.print(fill(msg.t("submit.failed"), path=text_path))
+        _error(ui, str(exc))
+        _say(ui, fill(msg.t("submit.failed"), path=text_path))
         _where_to_send(ui, msg, submit_hint=False)
         return EXIT_NOT_SENT
     except SafetyError as exc:
-        ui.error(str(exc))
+        _error(ui, str(exc))
         return EXIT_USAGE
-    ui.err.print(fill(msg.t("submit.codes"), service=created.codes.service_code, category=created.codes.category_code,
+    _say(ui, fill(msg.t("submit.codes"), service=created.codes.service_code, category=created.codes.category_code,
                       severity=created.severity_code, source=created.codes.source))
-    ui.err.print(fill(msg.t("submit.created"), "bold green", case_id=created.case_id))
-    ui.err.print(fill(msg.t("submit.recorded"), path=created.record))
+    _say(ui, fill(msg.t("submit.created"), "bold green", case_id=created.case_id))
+    _say(ui, fill(msg.t("submit.recorded"), path=created.record))
     return EXIT_OK
 
 
@@ -150,9 +159,10 @@ def report_aws(
     paths = write_text(root, letter, output)
     sys.stdout.write(letter.text)
     sys.stdout.flush()
-    ui.info(fill(msg.t("written"), "bold", path=paths[0]))
-    for extra in paths[1:]:
-        ui.info(fill(msg.t("also_written"), path=extra))
+    if not quiet:
+        _say(ui, fill(msg.t("written"), "bold", path=paths[0]))
+        for extra in paths[1:]:
+            _say(ui, fill(msg.t("also_written"), path=extra))
     if not do_submit:
         if not quiet:
             _where_to_send(ui, msg, submit_hint=True)

@@ -196,6 +196,7 @@ def submit(factory: ClientFactory, identity: CallerIdentity, data: CaseData, let
     """Open the support case for ``data``'s account (the caller has already confirmed the account)."""
     check_submitter(identity, factory, data)
     region = support_region(identity)
-    codes = choose_codes(factory.client("support", region))
+    # No retries: CreateCase must go out once; DescribeServices only picks codes (defaults if unanswered).
     once = ClientFactory(session=factory.session, endpoint_url=factory.endpoint_url, max_attempts=1)
-    return create_case(once.client("support", region), data.root, identity.account_id, letter, codes)
+    client = once.client("support", region)
+    return create_case(client, data.root, identity.account_id, letter, choose_codes(client))
