@@ -430,3 +430,12 @@ def test_a_timeout_after_sending_is_never_resubmitted(server: EmulatorServer, co
                         "--endpoint-url", server.endpoint_url)
     assert code == 2 and "no answer" in " ".join(err.split())
     assert len(_cases(server)) == before
+
+
+def test_public_source_ips_carry_country_and_network_offline(built: BuiltCase) -> None:
+    data = load_case(built.root)
+    ip = random.Random(RNG.randrange(10**6)).choice(["8.8.8.8", "8.8.4.4"])
+    text = aws_letter(replace(data, attacker=replace(data.attacker, source_ips=[ip]))).text
+    line = next(line for line in text.splitlines() if line.startswith(f"  - {ip}"))
+    assert "United States (US)" in line and "GOOGLE" in line
+    assert "GeoLite2" in text

@@ -18,7 +18,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from awsrespond.findings import Classification, Finding
-from awsrespond.recover.geo import AddressKind, GeoLookup
+from awsrespond.recover.geo import AddressKind, GeoLookup, HostingHint
 from awsrespond.report.casedata import ActionTaken, CaseData
 from awsrespond.textsafe import one_line
 
@@ -132,6 +132,7 @@ class _Facts:
         self.by_target: dict[tuple[str, str], list[ActionTaken]] = defaultdict(list)
         for action in data.actions:
             self.by_target[(action.target_id, action.region)].append(action)
+        self._geo: dict[str, str] = {}
         self.key_owner: dict[str, str] = {}
         self.key_created: set[str] = set()
         for item in data.findings:
@@ -142,6 +143,11 @@ class _Facts:
                     self.key_owner.setdefault(f.resource.id, str(user))
                 if f.classification is Classification.ATTACKER_CREATED:
                     self.key_created.add(f.resource.id)
+
+    def geo_line(self, ip: str, geo: GeoLookup | None) -> str:
+        if ip not in self._geo:
+            self._geo[ip] = _geo_line(ip, geo)
+        return self._geo[ip]
 
     def done(self, target_id: str, region: str) -> list[str]:
         """What was done to a resource, in words, from the succeeded steps on it."""
@@ -180,8 +186,10 @@ def _geo_line(ip: str, geo: GeoLookup | None) -> str:
         parts.append(f"{v(info.country_name or info.country_code, 40)} ({v(info.country_code, 4)})")
     if info.asn_name:
         parts.append(f"network {v(info.asn_name, 60)}")
+    words = {HostingHint.TOR: "Tor", HostingHint.HOSTING_VPN: "a VPN or hosting provider",
+             HostingHint.HOSTING: "a hosting provider"}
     if info.hints:
-        parts.append("hosting/VPN provider" if any(h.value != "tor" for h in info.hints) else "Tor")
+        parts.append("the network name suggests " + " or ".join(words[h] for h in info.hints))
     return f"{v(ip, 60)} - {', '.join(parts) if parts else 'not in the offline database'}"
 
 
@@ -251,7 +259,7 @@ def _sections(data: CaseData, facts: _Facts, cap: int, geo: GeoLookup | None) ->
     lines += _capped(principal_lines, cap, "principals") or ["  - none identified"]
 
     lines += ["", "5. Source IP addresses used by the attacker"]
-    ip_lines = [f"  - {_geo_line(ip, geo)}" for ip in a.source_ips]
+    ip_lines = [f"  - {facts.geo_line(ip, geo)}" for ip in a.source_ips]
     lines += _capped(ip_lines, cap, "addresses") or ["  - none identified"]
     if ip_lines and geo is not None:
         lines.append("  (Country and network from the offline GeoLite2 database by MaxMind: indicative only.)")
@@ -335,9 +343,11 @@ def _charges(data: CaseData, cap: int) -> list[str]:
     curve = data.cost_curve or (data.attack_cost.curve if data.attack_cost else None)
     if data.attack_cost is not None and data.attack_cost.instances:
         cost = data.attack_cost
-        lines.append(f"  - Instances launched by the attacker: {len(cost.instances)}, estimated "
+        suspected = sum(1 for i in cost.instances if i.classification == Classification.SUSPECT.value)
+        count = f"{len(cost.instances) - suspected}" + (f" (and {suspected} suspected)" if suspected else "")
+        lines.append(f"  - Instances launched by the attacker: {count}, estimated "
                      f"{_money(cost.attacker_instance_cost)} at on-demand list prices for the hours they ran "
-                     "(launch to termination).")
+                     "(launch to termination, or until now for any still running).")
         if cost.unpriced:
             lines.append(f"    ({len(cost.unpriced)} instance(s) could not be priced and are not in this figure.)")
     if curve is not None and curve.spike_days:
