@@ -177,6 +177,24 @@ def test_written_to_the_case_and_to_output_privately(copy: Path, tmp_path: Path,
 _DESCRIPTIVE = {"replaces", "UserName", "CreateDate", "PasswordResetRequired"}
 
 
+def test_default_case_is_the_newest_under_cases(built: BuiltCase, copy: Path, tmp_path: Path, text: str,
+                                                monkeypatch: pytest.MonkeyPatch,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    work = tmp_path / "work"
+    (work / "cases").mkdir(parents=True)
+    older = work / "cases" / "older"
+    shutil.copytree(copy, older)
+    newest = work / "cases" / "newest"
+    shutil.copytree(copy, newest)
+    (newest / "case.json").touch()
+    monkeypatch.chdir(work)
+    code, out, err = _run(capsys, "report", "aws", "--quiet")
+    assert code == 0 and out == text
+    assert err == ""  # --quiet: nothing on stderr
+    assert (newest / "reports" / "aws-report.txt").exists()
+    assert not (older / "reports" / "aws-report.txt").exists()
+
+
 def _strings(value: Any, key: str = "") -> Iterator[str]:
     if isinstance(value, dict):
         for name, item in value.items():

@@ -172,7 +172,7 @@ class _Facts:
             return "no longer present"
         if details.get("state"):
             return f"state {v(details['state'], 30)}, no containment step recorded"
-        return "still present as far as we know (no containment step recorded)"
+        return "no containment step recorded on it (it may remain)"
 
 
 def _geo_line(ip: str, geo: GeoLookup | None) -> str:
