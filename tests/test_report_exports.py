@@ -110,6 +110,16 @@ def test_case_json_validates_and_holds_the_case(built: BuiltCase, data: CaseData
     assert hashlib.sha256((built.root / sample.path).read_bytes()).hexdigest() == sample.sha256
 
 
+def test_exit_code_follows_open_findings(built: BuiltCase, data: CaseData,
+                                        capsys: pytest.CaptureFixture[str]) -> None:
+    from awsrespond.cli import main  # noqa: PLC0415
+
+    code = main(["report", "--case", str(built.root), "--format", "ocsf", "--quiet"])
+    assert json.loads(capsys.readouterr().out)
+    assert code == (1 if data.open_findings else 0)
+    assert len(data.open_findings) < len([f for f in data.findings if f.finding.suspicious])  # containment counted
+
+
 def test_case_files_skip_secrets_links_and_reports(built: BuiltCase, tmp_path: Path) -> None:
     root = tmp_path / "case"
     shutil.copytree(built.root, root)
