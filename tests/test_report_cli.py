@@ -14,6 +14,7 @@ import stat
 from collections.abc import Iterator
 from pathlib import Path
 
+import jsonschema
 import pytest
 
 from awsrespond.case.workspace import Case
@@ -22,6 +23,7 @@ from awsrespond.emulator import EmulatorServer, generate_scenario
 from awsrespond.i18n import Lang
 from awsrespond.report.exports.case_json import ReportDocument
 from awsrespond.report.service import report_names, write_reports
+from awsrespond.schemas import shipped
 from tests.report_case import BuiltCase, build_case
 
 RNG = random.Random(62)
@@ -63,6 +65,7 @@ def test_machine_formats_print_only_the_document(built: BuiltCase, capsys: pytes
     document = json.loads(out)  # stdout is exactly one JSON document
     if fmt == "json":
         ReportDocument.model_validate(document)
+        jsonschema.validate(document, shipped("report"))
     else:
         assert isinstance(document, list) and document
     assert built.seeded.compromised_access_key_id in out

@@ -26,6 +26,7 @@ from awsrespond.recover.mfa import MfaDocument
 from awsrespond.recover.passwords import PasswordsDocument
 from awsrespond.recover.public_ips import PublicIpDocument
 from awsrespond.recover.restore import RestoreDocument
+from awsrespond.report.exports.case_json import ReportDocument
 from awsrespond.triage import TriageDocument
 
 MODELS: dict[str, type[BaseModel]] = {
@@ -48,6 +49,7 @@ MODELS: dict[str, type[BaseModel]] = {
     "recover-cost": AttackCostDocument,
     "recover-checklist": Checklist,
     "harden": HardenReport,
+    "report": ReportDocument,
 }
 
 
