@@ -29,7 +29,7 @@ PAYLOADS = [
 ]
 
 # Markdown and GFM syntax characters are over-represented so hypothesis finds their combinations.
-SYNTAX = st.sampled_from(list("\\`*_{}[]()#+-.!|<>&~/@$^:=\"' \n\r\t") + ["http://", "www.", "![", "](", "<img", "\x1b["])
+SYNTAX = st.sampled_from([*"\\`*_{}[]()#+-.!|<>&~/@$^:=\"' \n\r\t", "http://", "www.", "![", "](", "<img", "\x1b["])
 TEXT = st.lists(st.one_of(SYNTAX, st.text(max_size=4)), max_size=30).map("".join)
 
 
