@@ -32,6 +32,7 @@ from awsrespond.report.casedata import ActionTaken, CaseData, FindingStatus, Rep
 from awsrespond.report.support_case import (
     CaseCodes,
     SubmitUncertain,
+    SupportAccessDenied,
     SupportPlanRequired,
     choose_codes,
     create_case,
@@ -296,8 +297,10 @@ def test_submit_opens_one_case_and_records_it(server: EmulatorServer, copy: Path
     code, out, err = _run(capsys, "report", "aws", "--case", str(copy), "--submit", "--confirm", data.account_id,
                           "--endpoint-url", server.endpoint_url)
     assert code == 0, err
-    letter = aws_letter(data)
-    assert out == letter.text  # shown before anything is sent
+    letter = aws_letter(data, via_support_case=True)
+    assert out == letter.text  # exactly what is sent, shown before anything is sent
+    assert "[your email]" not in letter.body
+    assert (copy / "reports" / "aws-report.txt").read_text(encoding="utf-8") == aws_letter(data).text
     cases = _cases(server)
     assert len(cases) == before + 1
     opened = [c for c in cases if c["subject"] == letter.subject]
@@ -385,7 +388,7 @@ def test_subscription_required_keeps_the_text(server: EmulatorServer, copy: Path
                                               capsys: pytest.CaptureFixture[str]) -> None:
     _submit_env(monkeypatch)
     data = load_case(copy)
-    letter = aws_letter(data)
+    letter = aws_letter(data, via_support_case=True)
     stubber = _stubbed_support(monkeypatch)
     category = f"security-{RNG.randrange(100)}"
     stubber.add_response("describe_services", {"services": [
@@ -409,7 +412,10 @@ def test_subscription_required_keeps_the_text(server: EmulatorServer, copy: Path
     assert "does not allow the AWS Support API" in flat
     assert "abuse@amazonaws.com" in flat and "No support case was opened" in flat
     assert str(copy / "reports" / "aws-report.txt") in flat
-    assert (copy / "reports" / "aws-report.txt").read_text(encoding="utf-8") == out == letter.text
+    assert out == letter.text
+    # The text kept for sending by hand, with the contact lines to fill in.
+    kept = (copy / "reports" / "aws-report.txt").read_text(encoding="utf-8")
+    assert kept == aws_letter(data).text and "[your email]" in kept
     assert not record_path(copy).exists()
 
 
@@ -420,6 +426,19 @@ def test_subscription_required_on_describe_services(copy: Path, tmp_path: Path) 
                              service_message=PLAN_MESSAGE, http_status_code=400)
     with stubber, pytest.raises(SupportPlanRequired, match="support:DescribeServices"):
         choose_codes(client)
+
+
+@pytest.mark.parametrize("code", ["AccessDeniedException", "AccessDenied"])
+def test_access_denied_names_the_permission(copy: Path, code: str) -> None:
+    data = load_case(copy)
+    client = boto3.client("support", region_name="us-east-1")
+    stubber = Stubber(client)
+    stubber.add_client_error("create_case", service_error_code=code, http_status_code=400,
+                             service_message=f"User: arn:aws:iam::{data.account_id}:user/x is not authorized")
+    with stubber, pytest.raises(SupportAccessDenied, match="support:CreateCase"):
+        create_case(client, copy, data.account_id, aws_letter(data, via_support_case=True),
+                    CaseCodes("customer-account", "security", "t"))
+    assert not record_path(copy).exists()
 
 
 class _Unanswered:

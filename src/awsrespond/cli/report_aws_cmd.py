@@ -155,8 +155,12 @@ def report_aws(
     ui = Ui(quiet=quiet, lang=lang)
     msg = Messages(ui.lang, "report_aws")
     root = case if case is not None else newest_case()
-    letter = aws_letter(load_case(root))
-    paths = write_text(root, letter, output)
+    data = load_case(root)
+    # The files hold the text to send by hand (contact lines to fill in); with --submit, stdout shows
+    # exactly the body that goes into the support case.
+    manual = aws_letter(data)
+    letter = aws_letter(data, via_support_case=True) if do_submit else manual
+    paths = write_text(root, manual, output)
     sys.stdout.write(letter.text)
     sys.stdout.flush()
     if not quiet:

@@ -67,6 +67,12 @@ _KEPT_BEFORE_TERMINAL = ("deactivated",)
 _QUIET = {"ec2.capture-instance", "ec2.snapshot-volume", "awsrespond.recheck"}
 
 
+# Filled in by the sender before the text goes to the abuse form or by email.
+_CONTACT = ("Contact", "  - Name: [your name]", "  - Role: [your role]", "  - Email: [your email]",
+            "  - Phone: [your phone]")
+_CASE_CONTACT = ("Contact", "  - Please answer through this support case; the account's contacts on file are ours.")
+
+
 @dataclass(frozen=True)
 class AwsLetter:
     subject: str
@@ -193,7 +199,7 @@ def _geo_line(ip: str, geo: GeoLookup | None) -> str:
     return f"{v(ip, 60)} - {', '.join(parts) if parts else 'not in the offline database'}"
 
 
-def _sections(data: CaseData, facts: _Facts, cap: int, geo: GeoLookup | None) -> list[str]:
+def _sections(data: CaseData, facts: _Facts, cap: int, geo: GeoLookup | None, via_support_case: bool) -> list[str]:
     a = data.attacker
     account = v(data.account_id, 20)
     alias = f" (alias {v(data.alias, 60)})" if data.alias else ""
@@ -294,11 +300,7 @@ def _sections(data: CaseData, facts: _Facts, cap: int, geo: GeoLookup | None) ->
         "  - Please tell us if you need anything else from us; we can provide CloudTrail records and our full "
         "incident report.",
         "",
-        "Contact",
-        "  - Name: [your name]",
-        "  - Role: [your role]",
-        "  - Email: [your email]",
-        "  - Phone: [your phone]",
+        *(_CASE_CONTACT if via_support_case else _CONTACT),
         "",
         "Thank you.",
     ]
@@ -368,8 +370,12 @@ def _charges(data: CaseData, cap: int) -> list[str]:
     return lines
 
 
-def aws_letter(data: CaseData, *, geo: GeoLookup | None = None, limit: int = MAX_BODY) -> AwsLetter:
-    """The subject and the body for AWS; ``Subject:`` line plus body stays within ``limit`` characters."""
+def aws_letter(data: CaseData, *, geo: GeoLookup | None = None, limit: int = MAX_BODY,
+               via_support_case: bool = False) -> AwsLetter:
+    """The subject and the body for AWS; ``Subject:`` line plus body stays within ``limit`` characters.
+
+    ``via_support_case``: the body of a support case opened with the API, where AWS answers through the
+    case (no contact lines left for the sender to fill in)."""
     alias = f" ({v(data.alias, 40)})" if data.alias else ""
     subject = one_line(f"Unauthorized use of AWS account {v(data.account_id, 20)}{alias}: request for review of "
                        "charges", MAX_SUBJECT)
@@ -377,7 +383,7 @@ def aws_letter(data: CaseData, *, geo: GeoLookup | None = None, limit: int = MAX
     lookup = geo if geo is not None else GeoLookup()
     body = ""
     for cap in _CAPS:
-        body = "\n".join(_sections(data, facts, cap, lookup)) + "\n"
+        body = "\n".join(_sections(data, facts, cap, lookup, via_support_case)) + "\n"
         if len(AwsLetter(subject, body).text) <= limit:
             return AwsLetter(subject, body)
     cut = limit - len(AwsLetter(subject, "").text) - 80
