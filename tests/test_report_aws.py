@@ -18,7 +18,7 @@ from typing import Any
 
 import boto3
 import pytest
-from botocore.exceptions import ReadTimeoutError
+from botocore.exceptions import ClientError, EndpointConnectionError, ReadTimeoutError
 from botocore.stub import Stubber
 
 from awsrespond.aws.clients import ClientFactory
@@ -31,6 +31,7 @@ from awsrespond.report.aws_text import MAX_BODY, aws_letter, render_aws_text
 from awsrespond.report.casedata import ActionTaken, CaseData, FindingStatus, ReportFinding, load_case
 from awsrespond.report.support_case import (
     CaseCodes,
+    SubmitRefused,
     SubmitUncertain,
     SupportAccessDenied,
     SupportPlanRequired,
@@ -439,6 +440,34 @@ def test_access_denied_names_the_permission(copy: Path, code: str) -> None:
         create_case(client, copy, data.account_id, aws_letter(data, via_support_case=True),
                     CaseCodes("customer-account", "security", "t"))
     assert not record_path(copy).exists()
+
+
+class _Failing:
+    def __init__(self, error: Exception) -> None:
+        self.error = error
+        self.calls = 0
+
+    def create_case(self, **_: Any) -> dict[str, Any]:
+        self.calls += 1
+        raise self.error
+
+
+def test_a_connection_that_never_opened_sent_nothing(copy: Path) -> None:
+    data = load_case(copy)
+    client = _Failing(EndpointConnectionError(endpoint_url="https://support.us-east-1.amazonaws.com/"))
+    with pytest.raises(SubmitRefused, match="nothing was sent"):
+        create_case(client, copy, data.account_id, aws_letter(data), CaseCodes("customer-account", "security", "t"))
+    assert client.calls == 1 and not record_path(copy).exists()
+
+
+def test_a_server_error_is_uncertain(copy: Path) -> None:
+    data = load_case(copy)
+    error = ClientError({"Error": {"Code": "InternalServerError", "Message": "internal"},
+                         "ResponseMetadata": {"HTTPStatusCode": 500}}, "CreateCase")
+    with pytest.raises(SubmitUncertain):
+        create_case(_Failing(error), copy, data.account_id, aws_letter(data),
+                    CaseCodes("customer-account", "security", "t"))
+    assert json.loads(record_path(copy).read_text())["status"] == "no-answer"
 
 
 class _Unanswered:

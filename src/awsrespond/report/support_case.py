@@ -14,7 +14,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from botocore.exceptions import ClientError, ConnectionClosedError, EndpointConnectionError, ReadTimeoutError
+from botocore.exceptions import BotoCoreError, ClientError, ParamValidationError
+from botocore.exceptions import ConnectionError as BotoConnectionError
 
 from awsrespond.aws.clients import ClientFactory
 from awsrespond.aws.identity import CallerIdentity
@@ -124,6 +125,9 @@ def choose_codes(client: Any) -> CaseCodes:
     Falls back to customer-account/security when the call is not answered."""
     try:
         services = client.describe_services(language="en").get("services", [])
+    except BotoCoreError as exc:
+        return CaseCodes(DEFAULT_SERVICE_CODE, DEFAULT_CATEGORY_CODE,
+                         f"defaults: DescribeServices not answered ({one_line(exc, 80)})")
     except ClientError as exc:
         code = _code(exc)
         if code == "SubscriptionRequiredException":
@@ -151,6 +155,13 @@ def _write(path: Path, document: dict[str, Any]) -> None:
     write_private(path, (json.dumps(document, indent=2, sort_keys=True) + "\n").encode())
 
 
+def _uncertain(exc: Exception, path: Path) -> SubmitUncertain:
+    return SubmitUncertain(
+        f"support:CreateCase was sent and no clear answer came ({one_line(exc, 120)}): a case may have been "
+        f"created. Check the Support Center ({SUPPORT_CENTER_URL}) before submitting again; {path} records the "
+        "attempt (delete it only once you know no case was opened).")
+
+
 def create_case(client: Any, root: Path, account_id: str, letter: AwsLetter, codes: CaseCodes) -> SubmittedCase:
     """CreateCase, once. ``client`` must not retry (see :func:`submit`). The intent is recorded first."""
     path = record_path(root)
@@ -166,17 +177,17 @@ def create_case(client: Any, root: Path, account_id: str, letter: AwsLetter, cod
             subject=letter.subject, serviceCode=codes.service_code, categoryCode=codes.category_code,
             severityCode=SEVERITY_CODE, communicationBody=letter.body, language="en", issueType=ISSUE_TYPE,
         )
-    except (ReadTimeoutError, ConnectionClosedError) as exc:
-        record["status"] = "no-answer"
-        _write(path, record)
-        raise SubmitUncertain(
-            f"support:CreateCase was sent and no answer came ({one_line(exc, 120)}): a case may have been created. "
-            f"Check the Support Center ({SUPPORT_CENTER_URL}) before submitting again; {path} records the attempt "
-            "(delete it only once you know no case was opened).") from exc
-    except EndpointConnectionError as exc:
+    except (BotoConnectionError, ParamValidationError) as exc:
+        # The connection (or the request's validation) failed before anything left the machine.
         path.unlink(missing_ok=True)
-        raise SubmitRefused(f"support:CreateCase: could not connect ({one_line(exc, 160)}); nothing was sent") from exc
+        raise SubmitRefused(f"support:CreateCase: {one_line(exc, 160)}; nothing was sent") from exc
     except ClientError as exc:
+        status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
+        if status >= 500:
+            # AWS failed while handling it: the case may or may not exist.
+            record["status"] = "no-answer"
+            _write(path, record)
+            raise _uncertain(exc, path) from exc
         path.unlink(missing_ok=True)
         code = _code(exc)
         if code == "SubscriptionRequiredException":
@@ -186,6 +197,11 @@ def create_case(client: Any, root: Path, account_id: str, letter: AwsLetter, cod
                                       "support:CreateCase (and support:DescribeServices); no case was opened") from exc
         message = one_line(exc.response.get("Error", {}).get("Message", ""), 200)
         raise SubmitRefused(f"support:CreateCase: {code}: {message}; no case was opened") from exc
+    except BotoCoreError as exc:
+        # Sent, and no answer (read timeout, connection closed, ...): a case may exist. Never resend blindly.
+        record["status"] = "no-answer"
+        _write(path, record)
+        raise _uncertain(exc, path) from exc
     case_id = str(answer.get("caseId", ""))
     record.update(status="created", case_id=case_id)
     _write(path, record)
