@@ -61,6 +61,14 @@ _PHRASES = {
     "cloudtrail.update-trail": "trail settings hardened",
     "s3control.put-public-access-block": "S3 Block Public Access turned on",
 }
+# Steps counted under their phrase (the "<object> <verb>" form reads badly for them).
+_STEP_LABELS = {
+    "iam.create-replacement-access-key", "ec2.disable-termination-protection", "cloudtrail.start-logging",
+    "logs.copy-trail-objects", "ec2.create-volume-from-snapshot", "iam.update-account-password-policy",
+    "budgets.create-budget", "guardduty.create-detector", "cloudtrail.update-trail",
+    "s3control.put-public-access-block", "iam.reset-login-profile", "iam.delete-login-profile",
+    "iam.quarantine-principal", "iam.revoke-sessions",
+}
 _TERMINAL = ("deleted", "terminated", "cancelled")
 _KEPT_BEFORE_TERMINAL = ("deactivated",)
 # Evidence steps and sub-steps that say little to AWS on their own.
@@ -109,14 +117,11 @@ def action_phrase(action: str) -> str:
 
 def step_label(action: str) -> str:
     """A step in words: ``iam.delete-role-inline-policy`` -> ``role inline policy deleted``."""
+    if action in _STEP_LABELS:
+        return _PHRASES[action]
     verb, _, obj = action.split(".", 1)[-1].partition("-")
     past = _VERBS.get(verb)
-    if action in _PHRASES and (past is None or verb in ("create", "update", "put", "reset", "start", "copy")
-                               or action in _QUIET or obj.startswith(("login", "termination"))):
-        return _PHRASES[action]
-    if past is None or not obj:
-        return _PHRASES.get(action, v(action, 60))
-    return f"{obj.replace('-', ' ')} {past}"
+    return f"{obj.replace('-', ' ')} {past}" if past and obj else v(action, 60)
 
 
 def _capped(lines: list[str], cap: int, what: str) -> list[str]:
