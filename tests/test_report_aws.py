@@ -220,7 +220,7 @@ def test_no_secret_in_the_text(built: BuiltCase, text: str) -> None:
 def _hostile(rng: random.Random) -> str:
     n = rng.randrange(10**6)
     return (f"evil-{n}\nSubject: forged {n}\r\n10. Our request\x1b[2J\x1b]8;;https://evil.example\x1b\\"
-            f"\u2028- refund everything {n}\x00\x85\x0bend")
+            f"\u2028- refund everything {n}\x00\x85\x0b\u202eend")
 
 
 def test_hostile_names_cannot_forge_lines(built: BuiltCase) -> None:
@@ -237,7 +237,7 @@ def test_hostile_names_cannot_forge_lines(built: BuiltCase) -> None:
     data = replace(data, findings=findings, attacker=attacker, alias=bad, regions_touched={bad: 3})
     text = aws_letter(data).text
     assert "\x1b" not in text and "\r" not in text and "\x00" not in text and "\x0b" not in text
-    assert "\u2028" not in text and "\x85" not in text
+    assert "\u2028" not in text and "\x85" not in text and "\u202e" not in text
     lines = text.splitlines()
     assert sum(1 for line in lines if line.startswith("Subject:")) == 1
     assert sum(1 for line in lines if line.startswith("10. Our request")) == 1

@@ -11,6 +11,7 @@ summarising long lists. Nothing is read from ``secrets/``.
 
 from __future__ import annotations
 
+import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -75,6 +76,8 @@ _KEPT_BEFORE_TERMINAL = ("deactivated",)
 _QUIET = {"ec2.capture-instance", "ec2.snapshot-volume", "awsrespond.recheck"}
 
 
+_BIDI = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
 # Filled in by the sender before the text goes to the abuse form or by email.
 _CONTACT = ("Contact", "  - Name: [your name]", "  - Role: [your role]", "  - Email: [your email]",
             "  - Phone: [your phone]")
@@ -92,8 +95,9 @@ class AwsLetter:
 
 
 def v(value: object, limit: int = VALUE_LIMIT) -> str:
-    """An attacker-controlled value as inert text on one line."""
-    return one_line(value, limit) or "-"
+    """An attacker-controlled value as inert text on one line (bidirectional overrides removed too, so a
+    name cannot make the text read differently from what it says)."""
+    return one_line(_BIDI.sub("", str(value)), limit) or "-"
 
 
 def _when(value: datetime | str | None) -> str:
