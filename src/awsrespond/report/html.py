@@ -16,6 +16,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 from awsrespond.i18n import Lang, Messages
 from awsrespond.report.casedata import CaseData, FindingStatus
 from awsrespond.report.console_links import links_for
+from awsrespond.report.localize import checklist_title, finding_recommendation, finding_title
 from awsrespond.report.sections import EVENT_IDS_LIMIT, details_text, plan_actions, status_counts
 from awsrespond.report.summary import summary_lines
 from awsrespond.report.timeline import cost_chart, iso, timeline_chart
@@ -60,4 +61,7 @@ def render_html(data: CaseData, lang: Lang) -> str:
         status_totals=status_totals,
         containment=containment,
         recovery=recovery,
+        title_of=lambda finding: finding_title(finding, lang),
+        recommendation_of=lambda finding: finding_recommendation(finding, lang),
+        checklist_title_of=lambda item: checklist_title(item, lang),
     )

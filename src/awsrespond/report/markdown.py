@@ -13,6 +13,7 @@ from collections.abc import Iterable, Sequence
 from awsrespond.i18n import Lang, Messages
 from awsrespond.report.casedata import CaseData
 from awsrespond.report.console_links import links_for
+from awsrespond.report.localize import checklist_title, finding_recommendation, finding_title
 from awsrespond.report.sections import EVENT_IDS_LIMIT, PlanActions, plan_actions, status_counts
 from awsrespond.report.summary import Line, summary_lines
 from awsrespond.report.timeline import event_table, iso
@@ -48,6 +49,7 @@ def _line(line: Line) -> str:
 class _Writer:
     def __init__(self, data: CaseData, lang: Lang) -> None:
         self.data = data
+        self.lang = lang
         self.m = Messages(lang, "report")
         self.parts: list[str] = []
 
@@ -123,7 +125,7 @@ class _Writer:
             self.add(f"### {self.t('severity.' + severity.value)} ({len(items)})")
             for item in items:
                 f = item.finding
-                lines = [f"- **{self.t('status.' + item.status.value)}** · {md_escape(f.title)}",
+                lines = [f"- **{self.t('status.' + item.status.value)}** · {md_escape(finding_title(f, self.lang))}",
                          f"  - {self.t('finding.resource')}: {_code(f.resource.type)} {_code(f.resource.id)} · "
                          f"{_code(f.resource.region)}",
                          f"  - {self.t('finding.classification')}: {self.t('class.' + f.classification.value)} · "
@@ -141,6 +143,9 @@ class _Writer:
                                  + (f" {self.t('summary.more', count=more)}" if more > 0 else ""))
                 for ev in f.evidence:
                     lines.append(f"  - {self.t('finding.evidence')}: {_code(ev.file)} sha256 {_code(ev.sha256)}")
+                if f.recommendation:
+                    lines.append(f"  - {self.t('finding.recommendation')}: "
+                                 f"{md_escape(finding_recommendation(f, self.lang))}")
                 if item.actions:
                     lines.append(f"  - {self.t('finding.actions')}: " + ", ".join(
                         f"{_code(a.action)} ({self.t('step.' + a.status.value)})" for a in item.actions))
@@ -179,7 +184,7 @@ class _Writer:
             self.add(md_table([self.t("col.severity"), self.t("col.status"), self.t("col.finding"),
                                self.t("col.resource")],
                               ([self.t("severity." + i.finding.severity.value), self.t("status." + i.status.value),
-                                md_escape(i.finding.title),
+                                md_escape(finding_title(i.finding, self.lang)),
                                 f"{md_escape(i.finding.resource.type)} {md_escape(i.finding.resource.id)}"]
                                for i in d.open_findings)))
         else:
@@ -190,7 +195,8 @@ class _Writer:
         elif d.open_checklist:
             self.add(md_table([self.t("col.status"), self.t("col.item"), self.t("col.next")],
                               ([self.t("check." + item.status.value),
-                                f"{md_escape(item.title)} ({md_escape(item.detail)})", md_escape(item.next)]
+                                f"{md_escape(checklist_title(item, self.lang))} ({md_escape(item.detail)})",
+                                md_escape(item.next)]
                                for item in d.open_checklist)))
         else:
             self.add(f"_{self.t('open.checklist_done')}_")
