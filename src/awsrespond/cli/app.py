@@ -6,24 +6,7 @@ import sys
 
 import typer
 
-from awsrespond.cli import (
-    contain_cmd,
-    emulator_cmd,
-    harden_cmd,
-    hunt_cmd,
-    recover_app,
-    recover_budget_cmd,  # noqa: F401
-    recover_checklist_cmd,  # noqa: F401
-    recover_contacts_cmd,  # noqa: F401
-    recover_insights_cmd,  # noqa: F401
-    recover_mfa_cmd,  # noqa: F401
-    recover_passwords_cmd,  # noqa: F401
-    recover_restore_cmd,  # noqa: F401
-    report_app,
-    report_aws_cmd,  # noqa: F401
-    respond_cmd,
-    triage_cmd,
-)
+from awsrespond.cli.lazy import LazyCommand, lazy_group
 from awsrespond.cli.ui import Ui
 from awsrespond.errors import AwsRespondError
 
@@ -32,25 +15,37 @@ EXIT_SUSPICIOUS = 1
 EXIT_ERROR = 2
 EXIT_PARTIAL = 3
 
+_RECOVER_COMMANDS = tuple(f"awsrespond.cli.recover_{name}_cmd" for name in (
+    "budget", "checklist", "contacts", "insights", "mfa", "passwords", "restore"))
+
+COMMANDS = {
+    "triage": LazyCommand("awsrespond.cli.triage_cmd", "triage"),
+    "hunt": LazyCommand("awsrespond.cli.hunt_cmd", "hunt"),
+    "contain": LazyCommand("awsrespond.cli.contain_cmd", "contain"),
+    "recover": LazyCommand("awsrespond.cli.recover_app", "recover", also=_RECOVER_COMMANDS),
+    "harden": LazyCommand("awsrespond.cli.harden_cmd", "harden"),
+    "report": LazyCommand("awsrespond.cli.report_app", "report", also=("awsrespond.cli.report_aws_cmd",)),
+    "respond": LazyCommand("awsrespond.cli.respond_cmd", "respond"),
+    "demo": LazyCommand("awsrespond.cli.emulator_cmd", "demo"),
+    "baseline": LazyCommand("awsrespond.cli.triage_cmd", "baseline"),
+    "policy": LazyCommand("awsrespond.cli.triage_cmd", "policy"),
+    "emulator": LazyCommand("awsrespond.cli.emulator_cmd", "emulator"),
+}
+
 app = typer.Typer(
     name="awsrespond",
+    cls=lazy_group(COMMANDS),
     help="Incident response for a compromised AWS account. Read-only unless you apply a plan.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
 )
-app.command("triage")(triage_cmd.triage)
-app.command("hunt")(hunt_cmd.hunt)
-app.command("baseline")(triage_cmd.baseline)
-app.command("policy")(triage_cmd.policy)
-app.add_typer(contain_cmd.contain, name="contain")
-app.add_typer(recover_app.recover, name="recover")
-app.command("harden")(harden_cmd.harden)
-app.command("emulator")(emulator_cmd.emulator)
-app.command("demo")(emulator_cmd.demo)
-app.add_typer(report_app.report, name="report")
-app.command("respond")(respond_cmd.respond)
+
+
+@app.callback()
+def _root() -> None:
+    """Incident response for a compromised AWS account. Read-only unless you apply a plan."""
 
 
 def main(argv: list[str] | None = None) -> int:
