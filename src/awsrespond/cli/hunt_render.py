@@ -9,6 +9,7 @@ from awsrespond.cli.ui import SEVERITY_STYLE, Ui, safe
 from awsrespond.findings import Classification, Finding
 from awsrespond.hunt.run import HuntResult
 from awsrespond.hunt.session_model import AttackerSession, TimelineEntry
+from awsrespond.report.localize import translate
 from awsrespond.textsafe import one_line, strip_control
 from awsrespond.timeutil import iso
 
@@ -26,7 +27,7 @@ def hunt_summary(ui: Ui, result: HuntResult, case_path: str | None) -> None:
     out.print(head)
     if not result.sessions:
         out.print(ui.text("hunt.no_session"))
-    titles = {d.rule: d.title for d in result.detections}
+    titles = {d.rule: translate(f"rule.{d.rule}.title", d.title, ui.lang) for d in result.detections}
     for session in result.sessions:
         _session(ui, session, titles)
     severity_groups(ui, result.findings, limit=FINDINGS_PER_SEVERITY)

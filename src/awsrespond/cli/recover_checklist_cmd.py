@@ -15,6 +15,7 @@ from awsrespond.cli.triage_cmd import EXIT_OK, EXIT_SUSPICIOUS, connect
 from awsrespond.cli.ui import OutputFormat, Ui, safe
 from awsrespond.harden.service import run_checks
 from awsrespond.recover.checklist import Checklist, ItemStatus, recovery_checklist
+from awsrespond.report.localize import checklist_title
 
 STATUS_STYLE = {ItemStatus.DONE: "green", ItemStatus.TODO: "yellow", ItemStatus.MANUAL: "cyan",
                 ItemStatus.UNKNOWN: "red"}
@@ -27,7 +28,7 @@ def checklist_table(ui: Ui, checklist: Checklist) -> None:
         table.add_column(ui.t(f"checklist.column.{column}"), overflow="fold")
     for item in checklist.items:
         table.add_row(Text(ui.t(f"checklist.status.{item.status.value}"), style=STATUS_STYLE[item.status]),
-                      safe(item.title), safe(item.detail), safe(item.next))
+                      safe(checklist_title(item, ui.lang)), safe(item.detail), safe(item.next))
     ui.out.print(table)
     done = sum(1 for item in checklist.items if item.status is ItemStatus.DONE)
     ui.out.print(ui.text("checklist.summary", done=done, total=len(checklist.items),

@@ -10,6 +10,7 @@ from rich.text import Text
 from awsrespond.cli.ui import SEVERITY_STYLE, Ui, safe
 from awsrespond.coverage import GapKind
 from awsrespond.findings import Classification, Finding, Severity
+from awsrespond.report.localize import finding_title
 from awsrespond.textsafe import one_line, strip_control
 from awsrespond.timeutil import iso
 from awsrespond.triage import TriageResult
@@ -64,7 +65,7 @@ def severity_groups(ui: Ui, findings: list[Finding], *, limit: int | None = None
         table.add_column("finding", overflow="fold", ratio=3)
         for finding in group[:limit]:
             reasons = "; ".join(str(r) for r in finding.details.get("reasons", []))
-            what = Text(strip_control(finding.title))
+            what = Text(strip_control(finding_title(finding, ui.lang)))
             what.append(f"  [{classification_name(ui, finding.classification)}]", style="dim")
             if finding.count:
                 what.append("  ")
