@@ -28,7 +28,7 @@ from awsrespond.cli.triage_cmd import execute_triage
 from awsrespond.cli.ui import Ui, safe
 from awsrespond.contain.executor import ApplyOptions
 from awsrespond.contain.journal import StepStatus as JournalStatus
-from awsrespond.contain.model import Step
+from awsrespond.contain.model import Phase, Step
 from awsrespond.contain.planio import load_plan, write_plan
 from awsrespond.contain.planner.plan import PlanOptions, build_plan
 from awsrespond.contain.safety import DEFAULT_MAX_STEPS
@@ -112,13 +112,18 @@ class Flow:
         self.prompt = prompt
         self.hooks = hooks or Hooks()
         self.endpoint_url = endpoint_url
-        self.case: Case = open_case(identity, options)
-        self.state: FlowState = load_state(self.case) or new_state(identity.account_id, options.since)
-        self.since = options.since or self.state.since
-        self.state.since = self.since
+        self._case: Case | None = None  # opened once the target is confirmed
+        self.state: FlowState = new_state(identity.account_id, options.since)
+        self.since = options.since
         self.reports: dict[str, Path] = {}
         self.saved_plans: list[Path] = []
         self.record: StepRecord = StepRecord()
+
+    @property
+    def case(self) -> Case:
+        if self._case is None:
+            raise RuntimeError("the case is opened when the target is confirmed")
+        return self._case
 
     # -- output and questions -----------------------------------------------------------------------------
     def say(self, key: str, **values: object) -> None:
@@ -173,17 +178,25 @@ class Flow:
     # -- the run ----------------------------------------------------------------------------------------
     def run(self) -> FlowResult:
         self.say("flow.title")
-        self.say("flow.case", path=self.case.root)
+        self.say("flow.step", number=1, total=len(STEPS), title=self.msg.t("step.target"))
+        started = now_utc()
+        self.step_target()  # a wrong account stops everything here (exit 2), before any case is made
+        case = self._case = open_case(self.identity, self.options)
+        self.state = load_state(case) or self.state
+        self.since = self.options.since or self.state.since
+        self.state.since = self.since
+        self.state.steps["target"] = StepRecord(status=StepStatus.DONE, started=started, finished=now_utc())
+        self.say("flow.case", path=case.root)
         start = STEPS.index(self.state.first_not_done() or "report") if self.options.resume else 0
         if self.options.resume:
             self.say("flow.resume", step=self.msg.t(f"step.{STEPS[start]}"))
         steps: dict[str, Callable[[], StepStatus]] = {
-            "target": self.step_target, "triage": self.step_triage, "hunt": self.step_hunt,
+            "triage": self.step_triage, "hunt": self.step_hunt,
             "contain": self.step_contain, "recover": self.step_recover, "report": self.step_report,
             "manual": self.step_manual,
         }
         for index, name in enumerate(STEPS):
-            if name != "target" and index < start:
+            if name == "target" or index < start:
                 continue
             self._run(index, name, steps[name])
         return self._result()
@@ -293,7 +306,9 @@ class Flow:
         path = write_plan(self.case, plan)
         self.case.record_command("contain plan", plan=plan.plan_id, steps=len(plan.steps))
         plan_table(self.ui, plan, str(path))
-        one_way = [step for step in plan.steps if not step.reversible]
+        # Copies of logs and evidence are one-way too, but change nothing of the account's: not listed.
+        one_way = [step for step in plan.steps if not step.reversible
+                   and step.phase not in (Phase.PRESERVE, Phase.RECHECK, Phase.EVIDENCE)]
         self.say("contain.summary", steps=len(plan.steps), one_way=len(one_way))
         for step in one_way:
             self.say("contain.one_way_step", id=step.id, action=step.action, target=step.target.label())
@@ -330,7 +345,13 @@ class Flow:
     def step_report(self) -> StepStatus:
         from awsrespond.report.service import write_reports  # noqa: PLC0415 - loads Jinja2 and the exporters
 
-        self.reports = write_reports(self.case.root, self.lang)
+        try:
+            self.reports = write_reports(self.case.root, self.lang)
+        except (AwsRespondError, OSError):
+            raise
+        except Exception as exc:  # noqa: BLE001 - a bug in one renderer must not cost the person the manual step
+            self.note("report.internal_error", error=f"{type(exc).__name__}: {exc}")
+            return StepStatus.FAILED
         for key in ("html", "md", "aws", "json", "csv", "ocsf", "asff"):
             if key in self.reports:
                 self.say(f"report.{key}", path=self.reports[key])
