@@ -243,3 +243,23 @@ def test_the_wrong_confirmation_or_a_no_stops_before_anything(world: World, tmp_
         assert not (tmp_path / name / "triage.json").exists()
     with pytest.raises(UsageError, match="unknown step"):
         respond(world, "--case", str(tmp_path / "c"), "--skip", "contian", monkeypatch=monkeypatch)
+
+
+def test_a_failing_step_is_named_and_the_others_go_on(world: World, tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", FAKE_ACCESS_KEY_ID)
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", FAKE_SECRET_ACCESS_KEY)
+    bucket = f"no-such-bucket-{RNG.randrange(10**6)}"
+
+    def denied_hunt(_options: object, factory: ClientFactory, **_: object) -> None:
+        factory.client("s3", "eu-central-1").get_object(Bucket=bucket, Key="AWSLogs/x.json.gz")
+
+    monkeypatch.setattr("awsrespond.respond.flow.run_hunt", denied_hunt)
+    run = respond(world, "--case", str(tmp_path / "case"), "--skip", "triage,contain,recover",
+                  "--confirm", world.seeded.account_id, monkeypatch=monkeypatch)
+    assert run.code == 1
+    state = json.loads((tmp_path / "case" / "respond" / "state.json").read_text())["steps"]
+    assert state["hunt"]["status"] == "failed"
+    assert any("s3:GetObject in eu-central-1" in m for m in state["hunt"]["messages"]), state["hunt"]
+    assert state["report"]["status"] == "done" and state["manual"]["status"] == "done"
+    assert "s3:GetObject" in run.out and "The other steps go on" in run.out
