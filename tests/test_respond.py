@@ -14,6 +14,7 @@ import json
 import random
 import re
 import string
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,13 +25,16 @@ import typer
 from botocore.exceptions import ClientError
 
 from awsrespond.aws.clients import ClientFactory
+from awsrespond.aws.identity import CallerIdentity
+from awsrespond.case.workspace import Case
 from awsrespond.cli import respond_cmd
 from awsrespond.emulator import FAKE_ACCESS_KEY_ID, EmulatorServer, SeededScenario, generate_scenario, seed
 from awsrespond.emulator.server import FAKE_SECRET_ACCESS_KEY
 from awsrespond.errors import UsageError
 from awsrespond.i18n import Lang, catalog
 from awsrespond.report.casedata import FindingStatus, load_case
-from awsrespond.respond.flow import RespondOptions
+from awsrespond.respond.flow import RespondOptions, open_case
+from awsrespond.respond.state import new_state, save_state
 from awsrespond.timeutil import iso
 
 RNG = random.Random(6_0_4)
@@ -263,3 +267,21 @@ def test_a_failing_step_is_named_and_the_others_go_on(world: World, tmp_path: Pa
     assert any("s3:GetObject in eu-central-1" in m for m in state["hunt"]["messages"]), state["hunt"]
     assert state["report"]["status"] == "done" and state["manual"]["status"] == "done"
     assert "s3:GetObject" in run.out and "The other steps go on" in run.out
+
+
+def test_resume_without_case_picks_the_newest_guided_case_of_the_account(tmp_path: Path) -> None:
+    account = "".join(RNG.choice(string.digits) for _ in range(12))
+    other = "".join(RNG.choice(string.digits) for _ in range(12))
+    me = CallerIdentity(account_id=account, arn=f"arn:aws:iam::{account}:user/responder", user_id="AIDA", alias=None)
+    older, newer, unguided = (tmp_path / f"{account}-2026010{n}T000000Z" for n in (1, 2, 3))
+    for root in (older, newer):
+        case = Case.create(root, account_id=account, caller_arn=me.arn)
+        save_state(case, new_state(account, None))
+        time.sleep(0.02)
+    Case.create(unguided, account_id=account, caller_arn=me.arn)  # no respond/state.json: not a guided case
+    Case.create(tmp_path / f"{other}-20260104T000000Z", account_id=other, caller_arn=me.arn)
+    assert open_case(me, RespondOptions(resume=True, cases_root=tmp_path)).root == newer
+    with pytest.raises(UsageError, match="no guided response"):
+        open_case(me, RespondOptions(resume=True, cases_root=tmp_path / "empty"))
+    fresh = open_case(me, RespondOptions(cases_root=tmp_path))
+    assert fresh.root.parent == tmp_path and fresh.root not in (older, newer, unguided)

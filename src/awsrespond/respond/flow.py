@@ -91,11 +91,11 @@ def open_case(identity: CallerIdentity, options: RespondOptions) -> Case:
         return Case.create(options.case_dir, account_id=identity.account_id, caller_arn=identity.arn)
     root = options.cases_root
     if options.resume:
-        mine = [p.parent for p in root.glob(f"*{identity.account_id}-*/respond/state.json")] if root.is_dir() else []
-        if not mine:
+        states = list(root.glob(f"*{identity.account_id}-*/respond/state.json")) if root.is_dir() else []
+        if not states:
             raise UsageError(f"--resume: no guided response of account {identity.account_id} under {root}/; "
                              "pass --case DIR")
-        return Case.open(max(mine, key=lambda p: (p / "respond" / "state.json").stat().st_mtime).parent)
+        return Case.open(max(states, key=lambda p: p.stat().st_mtime).parent.parent)
     return Case.create(default_case_dir(identity.account_id, root=root), account_id=identity.account_id,
                        caller_arn=identity.arn)
 
