@@ -148,11 +148,13 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         built.runs["skip_state"] = Run(0, (built.case / "respond" / "state.json").read_text())
 
         # 3: resume on a terminal: the person answers, and types the account id for each plan.
+        typos = [f"{int(account) + 1:012d}"]  # the first plan gets a typo, then the right id
+
         def person(question: str) -> str:
             if "Is this the account" in question:
                 return "yes"
             if "type the account id" in question:
-                return account + "\n"
+                return (typos.pop() if typos else account) + "\n"
             if "Monthly budget" in question:
                 return "skip"
             return ""
@@ -216,6 +218,7 @@ def test_interactive_run_asks_and_applies_after_the_typed_account_id(world: Worl
     asked = run.questions
     assert any("Is this the account that was compromised" in q for q in asked)
     assert any(world.seeded.account_id in q and "type the account id" in q for q in asked)
+    assert f"That is not {world.seeded.account_id}: nothing was changed." in run.out
     data = load_case(world.case)
     attacker = [f for f in data.attacker_findings if f.finding.resource.id == world.seeded.compromised_access_key_id]
     assert attacker and all(f.status is FindingStatus.CONTAINED for f in attacker)

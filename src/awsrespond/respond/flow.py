@@ -46,6 +46,7 @@ from awsrespond.timeutil import now_utc
 
 Prompt = Callable[[str], str]
 YES = {"y", "yes", "예", "네", "ㅇ"}
+CONFIRM_ATTEMPTS = 3
 
 
 class SkipStep(Exception):
@@ -158,10 +159,14 @@ class Flow:
             return None
 
         def typed(_prompt: str) -> str:
-            answer = self.ask("ask.type_account", account=self.identity.account_id)
-            if answer.lower() == "skip":
-                raise SkipStep
-            return answer
+            for _ in range(CONFIRM_ATTEMPTS):
+                answer = self.ask("ask.type_account", account=self.identity.account_id)
+                if answer.lower() == "skip":
+                    raise SkipStep
+                if answer == self.identity.account_id:
+                    return answer
+                self.say("ask.mismatch", account=self.identity.account_id)
+            raise SkipStep  # never applied on a guess: the plan stays saved
 
         return typed
 
