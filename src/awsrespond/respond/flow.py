@@ -103,7 +103,8 @@ def open_case(identity: CallerIdentity, options: RespondOptions) -> Case:
 
 class Flow:
     def __init__(self, ui: Ui, lang: Lang, factory: ClientFactory, identity: CallerIdentity, options: RespondOptions,
-                 *, prompt: Prompt | None, hooks: Hooks | None = None, endpoint_url: str | None = None) -> None:
+                 *, prompt: Prompt | None, hooks: Hooks | None = None, endpoint_url: str | None = None,
+                 case: Case | None = None) -> None:
         self.ui = ui
         self.lang = lang
         self.msg = Messages(lang, "respond")
@@ -113,7 +114,7 @@ class Flow:
         self.prompt = prompt
         self.hooks = hooks or Hooks()
         self.endpoint_url = endpoint_url
-        self._case: Case | None = None  # opened once the target is confirmed
+        self._case: Case | None = case  # else opened once the target is confirmed
         self.state: FlowState = new_state(identity.account_id, options.since)
         self.since = options.since
         self.reports: dict[str, Path] = {}
