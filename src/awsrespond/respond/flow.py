@@ -42,7 +42,7 @@ from awsrespond.recover.checklist import ItemStatus
 from awsrespond.report.casedata import load_case
 from awsrespond.respond.explain import explain_hunt, explain_triage, manual_steps
 from awsrespond.respond.state import STEPS, FlowState, StepRecord, StepStatus, load_state, new_state, save_state
-from awsrespond.timeutil import now_utc
+from awsrespond.timeutil import now_utc, parse_instant
 
 Prompt = Callable[[str], str]
 YES = {"y", "yes", "예", "네", "ㅇ"}
@@ -171,6 +171,20 @@ class Flow:
 
         return typed
 
+    def _ask_since(self) -> datetime | None:
+        """On a terminal, when the incident started (it separates the attacker's activity from history)."""
+        if not self.interactive:
+            return None
+        for _ in range(CONFIRM_ATTEMPTS):
+            answer = self.ask("ask.since")
+            if not answer:
+                return None
+            try:
+                return parse_instant(answer)
+            except UsageError:
+                self.say("ask.since_bad", value=answer)
+        return None
+
     def progress(self, step: Step, status: JournalStatus, message: str) -> None:
         self.ui.info(safe(f"  {step.id} {step.action} {step.target.label()}: {status.value}"
                           + (f" - {message}" if message else "")))
@@ -189,7 +203,7 @@ class Flow:
         self.step_target()  # a wrong account stops everything here (exit 2), before any case is made
         case = self._case = open_case(self.identity, self.options)
         self.state = load_state(case) or self.state
-        self.since = self.options.since or self.state.since
+        self.since = self.options.since or self.state.since or self._ask_since()
         self.state.since = self.since
         self.state.steps["target"] = StepRecord(status=StepStatus.DONE, started=started, finished=now_utc())
         self.say("flow.case", path=case.root)
@@ -246,7 +260,14 @@ class Flow:
         open_items = [item.id for item in checklist.items if item.status in (ItemStatus.TODO, ItemStatus.UNKNOWN)] \
             if checklist is not None else ["checklist"]
         finished = self.state.all_done and not open_items
-        self.say("flow.done" if finished else "flow.open", count=len(open_items))
+        not_done = [self.msg.t(f"step.{name}") for name in STEPS
+                    if self.state.record(name).status is not StepStatus.DONE]
+        if not_done:
+            self.say("flow.open_steps", steps=", ".join(not_done))
+        if open_items:
+            self.say("flow.open_items", count=len(open_items), items=", ".join(open_items))
+        if finished:
+            self.say("flow.done")
         if "html" in self.reports:
             self.say("flow.report_path", path=self.reports["html"])
         return FlowResult(case=self.case, state=self.state, reports=self.reports, open_items=open_items,
