@@ -232,8 +232,8 @@ def test_hostile_names_cannot_forge_lines(built: BuiltCase) -> None:
     hostile_finding = target.finding.model_copy(update={"resource": target.finding.resource.model_copy(
         update={"id": bad})})
     findings = [*data.findings, replace(target, finding=hostile_finding)]
-    attacker = replace(data.attacker, user_agents=[*data.attacker.user_agents, bad], principals=[bad],
-                       source_ips=[*data.attacker.source_ips, bad])
+    attacker = data.attacker.model_copy(update=dict(user_agents=[*data.attacker.user_agents, bad], principals=[bad],
+                       source_ips=[*data.attacker.source_ips, bad]))
     data = replace(data, findings=findings, attacker=attacker, alias=bad, regions_touched={bad: 3})
     text = aws_letter(data).text
     assert "\x1b" not in text and "\r" not in text and "\x00" not in text and "\x0b" not in text
@@ -265,11 +265,11 @@ def test_length_limit_holds_for_thousands_of_findings(built: BuiltCase) -> None:
                              reversible=False, cuts_attacker_access=False, why=(finding.id,))
         findings.append(ReportFinding(finding, FindingStatus.CONTAINED, (action,)))
         actions.append(action)
-    attacker = replace(data.attacker,
+    attacker = data.attacker.model_copy(update=dict(
                        access_key_ids=[f"AKIA{rng.randrange(16**16):016X}" for _ in range(400)],
                        principals=[f"arn:aws:iam::{data.account_id}:user/u{n}-" + "x" * 200 for n in range(300)],
                        source_ips=[f"198.51.100.{n % 250}" for n in range(500)],
-                       user_agents=["agent/" + "y" * 500 + str(n) for n in range(200)])
+                       user_agents=["agent/" + "y" * 500 + str(n) for n in range(200)]))
     big: CaseData = replace(data, findings=[*data.findings, *findings], actions=[*data.actions, *actions],
                             attacker=attacker, regions_touched={r: 500 for r in regions})
     letter = aws_letter(big)
@@ -501,7 +501,7 @@ def test_a_timeout_after_sending_is_never_resubmitted(server: EmulatorServer, co
 def test_public_source_ips_carry_country_and_network_offline(built: BuiltCase) -> None:
     data = load_case(built.root)
     ip = random.Random(RNG.randrange(10**6)).choice(["8.8.8.8", "8.8.4.4"])
-    text = aws_letter(replace(data, attacker=replace(data.attacker, source_ips=[ip]))).text
+    text = aws_letter(replace(data, attacker=data.attacker.model_copy(update=dict(source_ips=[ip])))).text
     line = next(line for line in text.splitlines() if line.startswith(f"  - {ip}"))
     assert "United States (US)" in line and "GOOGLE" in line
     assert "GeoLite2" in text

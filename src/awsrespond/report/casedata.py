@@ -16,7 +16,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from awsrespond.case.workspace import Case
 from awsrespond.contain.journal import Journal, StepStatus
@@ -43,10 +43,10 @@ class FindingStatus(StrEnum):
     INFORMATIONAL = "informational"  # a fact about the account (a region used, a cost spike): nothing to remove
 
 
-@dataclass(frozen=True)
-class ActionTaken:
+class ActionTaken(BaseModel):
     """One step of an applied plan, with its outcome from the journal."""
 
+    model_config = ConfigDict(extra="forbid", frozen=True)
     plan_id: str
     command: str  # "contain apply", "recover budget", "harden --fix", ...
     phase: str
@@ -61,7 +61,7 @@ class ActionTaken:
     at: str | None
     reversible: bool
     cuts_attacker_access: bool
-    why: tuple[str, ...]
+    why: tuple[str, ...] = Field(description="Finding ids that called for the step")
 
     @property
     def recovery(self) -> bool:
@@ -72,13 +72,13 @@ class ActionTaken:
         return self.status in (StepStatus.DONE, StepStatus.VERIFIED)
 
 
-@dataclass(frozen=True)
-class PlanRun:
+class PlanRun(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
     plan_id: str
     command: str
     created: datetime
     steps: int
-    statuses: dict[str, int]  # status -> count of steps (pending = never run)
+    statuses: dict[str, int] = Field(description="Status -> count of steps (pending: never run)")
 
 
 @dataclass(frozen=True)
@@ -89,8 +89,8 @@ class ReportFinding:
     not_planned: str = ""  # why containment left it alone, from the newest plan that names it
 
 
-@dataclass(frozen=True)
-class EvidenceFile:
+class EvidenceFile(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
     file: str
     sha256: str
     service: str
@@ -98,14 +98,14 @@ class EvidenceFile:
     region: str
 
 
-@dataclass
-class Attacker:
+class Attacker(BaseModel):
     """The attacker's footprint, gathered from findings and hunt sessions."""
 
-    access_key_ids: list[str] = field(default_factory=list)
-    principals: list[str] = field(default_factory=list)
-    source_ips: list[str] = field(default_factory=list)
-    user_agents: list[str] = field(default_factory=list)
+    model_config = ConfigDict(extra="forbid")
+    access_key_ids: list[str] = Field(default_factory=list)
+    principals: list[str] = Field(default_factory=list)
+    source_ips: list[str] = Field(default_factory=list)
+    user_agents: list[str] = Field(default_factory=list)
     first_seen: datetime | None = None
     last_seen: datetime | None = None
     events: int = 0
@@ -304,7 +304,8 @@ def _journal(case: Case, problems: list[str]) -> tuple[list[PlanRun], list[Actio
                 reason=step.reason, status=record.status, message=record.message, at=record.at,
                 reversible=step.reversible, cuts_attacker_access=step.cuts_attacker_access, why=tuple(step.why),
             ))
-        runs.append(PlanRun(plan.plan_id, command, plan.created, len(plan.steps), dict(counts)))
+        runs.append(PlanRun(plan_id=plan.plan_id, command=command, created=plan.created, steps=len(plan.steps),
+                            statuses=dict(counts)))
     return runs, actions, skipped
 
 
@@ -360,8 +361,9 @@ def _attacker(findings: list[Finding], sessions: list[AttackerSession]) -> Attac
                 ips.add(f.source_ip)
             if f.resource.type == "AWS::IAM::AccessKey":
                 keys.add(f.resource.id)
-    return Attacker(sorted(keys), sorted(principals), sorted(ips), sorted(agents),
-                    min(times) if times else None, max(times) if times else None, events)
+    return Attacker(access_key_ids=sorted(keys), principals=sorted(principals), source_ips=sorted(ips),
+                    user_agents=sorted(agents), first_seen=min(times) if times else None,
+                    last_seen=max(times) if times else None, events=events)
 
 
 def _regions(findings: list[Finding], sessions: list[AttackerSession]) -> dict[str, int]:
@@ -404,6 +406,6 @@ def _evidence(case: Case, problems: list[str]) -> list[EvidenceFile]:
         name = str(item.get("file", ""))
         if name.startswith(SECRETS_DIR + "/"):
             continue  # never listed: a secret's hash is not evidence anyone needs
-        files.append(EvidenceFile(name, str(item.get("sha256", "")), str(item.get("service", "")),
-                                  str(item.get("operation", "")), str(item.get("region", ""))))
+        files.append(EvidenceFile(file=name, sha256=str(item.get("sha256", "")), service=str(item.get("service", "")),
+                                  operation=str(item.get("operation", "")), region=str(item.get("region", ""))))
     return sorted(files, key=lambda e: e.file)

@@ -22,7 +22,15 @@ from awsrespond.findings import Finding
 from awsrespond.hunt.session_model import AttackerSession
 from awsrespond.recover.attack_cost import AttackCostDocument, CostCurve
 from awsrespond.recover.checklist import Checklist
-from awsrespond.report.casedata import SECRETS_DIR, ActionTaken, CaseData, FindingStatus
+from awsrespond.report.casedata import (
+    SECRETS_DIR,
+    ActionTaken,
+    Attacker,
+    CaseData,
+    EvidenceFile,
+    FindingStatus,
+    PlanRun,
+)
 from awsrespond.timeutil import now_utc
 
 REPORT_SCHEMA_VERSION = "1"
@@ -50,60 +58,11 @@ class Window(BaseModel):
     until: str | None
 
 
-class AttackerFacts(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    access_key_ids: list[str]
-    principals: list[str]
-    source_ips: list[str]
-    user_agents: list[str]
-    first_seen: datetime | None
-    last_seen: datetime | None
-    events: int
-
-
-class ActionEntry(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    plan_id: str
-    command: str
-    phase: str
-    step: str
-    action: str
-    target_type: str
-    target_id: str
-    region: str
-    reason: str
-    status: str
-    message: str
-    at: str | None
-    reversible: bool
-    cuts_attacker_access: bool
-    recovery: bool
-    why: list[str]
-
-
 class FindingEntry(BaseModel):
     model_config = ConfigDict(extra="forbid")
     status: FindingStatus
     finding: Finding
     actions: list[str] = Field(description="plan_id/step of every journaled step that acted on it")
-
-
-class PlanEntry(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    plan_id: str
-    command: str
-    created: datetime
-    steps: int
-    statuses: dict[str, int]
-
-
-class EvidenceEntry(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    file: str
-    sha256: str
-    service: str
-    operation: str
-    region: str
 
 
 class CaseFile(BaseModel):
@@ -128,37 +87,27 @@ class ReportDocument(BaseModel):
     account: AccountFacts
     window: Window
     commands: list[dict[str, Any]]
-    attacker: AttackerFacts
+    attacker: Attacker
     open_findings: int = Field(description="Suspicious findings not contained")
     findings: list[FindingEntry]
     sessions: list[AttackerSession]
     regions_touched: dict[str, int]
     cost_curve: CostCurve | None
     attack_cost: AttackCostDocument | None
-    plans: list[PlanEntry]
-    actions: list[ActionEntry]
+    plans: list[PlanRun]
+    actions: list[ActionTaken]
     checklist: Checklist | None
     harden: dict[str, Any] | None
     coverage: list[CoverageGap]
     hunt_errors: list[str]
     notes: list[str]
-    evidence: list[EvidenceEntry]
+    evidence: list[EvidenceFile]
     problems: list[str]
     case_files: list[CaseFile]
 
 
-def _action(a: ActionTaken) -> ActionEntry:
-    return ActionEntry(
-        plan_id=a.plan_id, command=a.command, phase=a.phase, step=a.step, action=a.action,
-        target_type=a.target_type, target_id=a.target_id, region=a.region, reason=a.reason,
-        status=a.status.value, message=a.message, at=a.at, reversible=a.reversible,
-        cuts_attacker_access=a.cuts_attacker_access, recovery=a.recovery, why=list(a.why),
-    )
-
-
 def report_document(data: CaseData, *, include_files: bool = True) -> ReportDocument:
     """The whole case as one document (``include_files=False`` leaves ``case_files`` empty)."""
-    att = data.attacker
     return ReportDocument(
         generated=now_utc(),
         generator=Generator(),
@@ -167,9 +116,7 @@ def report_document(data: CaseData, *, include_files: bool = True) -> ReportDocu
         account=AccountFacts(id=data.account_id, alias=data.alias, caller_arn=data.caller_arn),
         window=Window(since=data.window_since, until=data.window_until),
         commands=data.commands,
-        attacker=AttackerFacts(access_key_ids=att.access_key_ids, principals=att.principals,
-                               source_ips=att.source_ips, user_agents=att.user_agents,
-                               first_seen=att.first_seen, last_seen=att.last_seen, events=att.events),
+        attacker=data.attacker,
         open_findings=len(data.open_findings),
         findings=[FindingEntry(status=rf.status, finding=rf.finding,
                                actions=[f"{a.plan_id}/{a.step}" for a in rf.actions]) for rf in data.findings],
@@ -177,16 +124,14 @@ def report_document(data: CaseData, *, include_files: bool = True) -> ReportDocu
         regions_touched=data.regions_touched,
         cost_curve=data.cost_curve,
         attack_cost=data.attack_cost,
-        plans=[PlanEntry(plan_id=p.plan_id, command=p.command, created=p.created, steps=p.steps,
-                         statuses=p.statuses) for p in data.plans],
-        actions=[_action(a) for a in data.actions],
+        plans=data.plans,
+        actions=data.actions,
         checklist=data.checklist,
         harden=data.harden,
         coverage=data.coverage,
         hunt_errors=data.hunt_errors,
         notes=data.notes,
-        evidence=[EvidenceEntry(file=e.file, sha256=e.sha256, service=e.service, operation=e.operation,
-                                region=e.region) for e in data.evidence],
+        evidence=data.evidence,
         problems=data.problems,
         case_files=case_files(data.root) if include_files else [],
     )
