@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import pytest
 import typer
 from botocore.exceptions import ClientError
@@ -35,6 +36,7 @@ from awsrespond.i18n import Lang, catalog
 from awsrespond.report.casedata import FindingStatus, load_case
 from awsrespond.respond.flow import RespondOptions, open_case
 from awsrespond.respond.state import new_state, save_state
+from awsrespond.schemas import shipped
 from awsrespond.timeutil import iso
 
 RNG = random.Random(6_0_4)
@@ -209,7 +211,9 @@ def test_skip_contain_then_resume_runs_contain(world: World) -> None:
     resumed = world.runs["interactive"]
     assert "Resuming at the first step not done: contain" in resumed.out
     assert "The containment plan was applied and verified." in resumed.out, resumed.out[-5000:]
-    state = state_of((world.case / "respond" / "state.json").read_text())
+    document = json.loads((world.case / "respond" / "state.json").read_text())
+    jsonschema.validate(document, shipped("respond-state"))
+    state = state_of(json.dumps(document))
     assert set(state.values()) == {"done"}, state
 
 

@@ -27,6 +27,7 @@ from awsrespond.recover.passwords import PasswordsDocument
 from awsrespond.recover.public_ips import PublicIpDocument
 from awsrespond.recover.restore import RestoreDocument
 from awsrespond.report.exports.case_json import ReportDocument
+from awsrespond.respond.state import FlowState
 from awsrespond.triage import TriageDocument
 
 MODELS: dict[str, type[BaseModel]] = {
@@ -50,6 +51,7 @@ MODELS: dict[str, type[BaseModel]] = {
     "recover-checklist": Checklist,
     "harden": HardenReport,
     "report": ReportDocument,
+    "respond-state": FlowState,
 }
 
 
