@@ -29,12 +29,12 @@ from awsrespond.aws.clients import ClientFactory
 from awsrespond.aws.identity import CallerIdentity
 from awsrespond.case.workspace import Case
 from awsrespond.cli import respond_cmd
+from awsrespond.cli.respond_flow import RespondOptions, open_case
 from awsrespond.emulator import FAKE_ACCESS_KEY_ID, EmulatorServer, SeededScenario, generate_scenario, seed
 from awsrespond.emulator.server import FAKE_SECRET_ACCESS_KEY
 from awsrespond.errors import UsageError
 from awsrespond.i18n import Lang, catalog
 from awsrespond.report.casedata import FindingStatus, load_case
-from awsrespond.respond.flow import RespondOptions, open_case
 from awsrespond.respond.state import new_state, save_state
 from awsrespond.schemas import shipped
 from awsrespond.timeutil import iso
@@ -265,7 +265,7 @@ def test_a_failing_step_is_named_and_the_others_go_on(world: World, tmp_path: Pa
     def denied_hunt(_options: object, factory: ClientFactory, **_: object) -> None:
         factory.client("s3", "eu-central-1").get_object(Bucket=bucket, Key="AWSLogs/x.json.gz")
 
-    monkeypatch.setattr("awsrespond.respond.flow.run_hunt", denied_hunt)
+    monkeypatch.setattr("awsrespond.cli.respond_flow.run_hunt", denied_hunt)
     run = respond(world, "--case", str(tmp_path / "case"), "--skip", "triage,contain,recover",
                   "--confirm", world.seeded.account_id, monkeypatch=monkeypatch)
     assert run.code == 1

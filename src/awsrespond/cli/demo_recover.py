@@ -9,6 +9,8 @@ from awsrespond.aws.clients import ClientFactory
 from awsrespond.aws.identity import CallerIdentity
 from awsrespond.aws.regions import plan_regions
 from awsrespond.case.workspace import Case
+from awsrespond.cli.respond_flow import Flow, RespondOptions
+from awsrespond.cli.respond_recovery import run_recovery
 from awsrespond.cli.ui import Ui, safe
 from awsrespond.errors import UsageError
 from awsrespond.i18n import Lang, Messages
@@ -17,8 +19,6 @@ from awsrespond.recover.attack_cost import write_document as write_cost
 from awsrespond.recover.checklist import Checklist
 from awsrespond.recover.public_ips import public_ip_insights
 from awsrespond.recover.public_ips import write_document as write_ips
-from awsrespond.respond.flow import Flow, RespondOptions
-from awsrespond.respond.recovery import run_recovery
 
 DEMO_BUDGET_LIMIT = Decimal(100)
 

@@ -16,12 +16,12 @@ import typer
 from awsrespond.aws.identity import whoami
 from awsrespond.cli import options as opt
 from awsrespond.cli.demo_recover import DEMO_BUDGET_LIMIT, demo_public_ips
+from awsrespond.cli.respond_flow import Flow, Hooks, RespondOptions, run_flow
 from awsrespond.cli.triage_cmd import execute_triage
 from awsrespond.cli.ui import Ui, safe
 from awsrespond.errors import UsageError
 from awsrespond.findings import Severity
 from awsrespond.i18n import Messages
-from awsrespond.respond.flow import Flow, Hooks, RespondOptions, run_flow
 from awsrespond.timeutil import iso
 from awsrespond.triage import TriageOptions
 

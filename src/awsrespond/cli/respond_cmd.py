@@ -1,4 +1,4 @@
-"""``awsrespond respond``: the whole manual in one guided command (the flow is :mod:`awsrespond.respond.flow`)."""
+"""``awsrespond respond``: the whole manual in one guided command (the flow is :mod:`awsrespond.cli.respond_flow`)."""
 
 from __future__ import annotations
 
@@ -9,11 +9,11 @@ import typer
 
 from awsrespond.aws.clients import SessionSpec
 from awsrespond.cli import options as opt
+from awsrespond.cli.respond_flow import Prompt, RespondOptions, run_flow
 from awsrespond.cli.triage_cmd import connect
 from awsrespond.cli.ui import Ui, safe
 from awsrespond.errors import UsageError
 from awsrespond.recover.budget import parse_limit
-from awsrespond.respond.flow import Prompt, RespondOptions, run_flow
 from awsrespond.respond.state import parse_skip
 from awsrespond.timeutil import parse_instant
 

@@ -1,2 +1,3 @@
-"""The guided response (``awsrespond respond``, and ``awsrespond demo`` on the emulator): the manual from
-start to end, step by step, each step skippable and resumable (``<case>/respond/state.json``)."""
+"""The guided response's library side: the steps and their state for ``--resume`` (state.py), and the
+plain-words explanations of a case (explain.py). The conversation itself (prompts, tables, confirmations)
+is the CLI's: ``cli/respond_flow.py`` and ``cli/respond_recovery.py``."""

@@ -32,7 +32,7 @@ from awsrespond.respond.explain import listed
 from awsrespond.respond.state import StepStatus
 
 if TYPE_CHECKING:
-    from awsrespond.respond.flow import Flow
+    from awsrespond.cli.respond_flow import Flow
 
 # The worst outcome of the parts decides the step's status.
 _RANK = {StepStatus.DONE: 0, StepStatus.SKIPPED: 1, StepStatus.SAVED: 2, StepStatus.FAILED: 3}
@@ -40,7 +40,7 @@ _RANK = {StepStatus.DONE: 0, StepStatus.SKIPPED: 1, StepStatus.SAVED: 2, StepSta
 
 def apply_set(flow: Flow, changes: ChangeSet) -> StepStatus:
     """Show the change set; apply it with the flow's confirmation, or save it (no confirmation possible)."""
-    from awsrespond.respond.flow import SkipStep  # noqa: PLC0415 - flow imports this module lazily
+    from awsrespond.cli.respond_flow import SkipStep  # noqa: PLC0415 - flow imports this module lazily
 
     if not changes.steps:
         flow.say("recover.nothing", command=changes.command)
@@ -169,7 +169,7 @@ PARTS: tuple[tuple[str, Callable[[Flow], StepStatus]], ...] = (
 
 
 def run_recovery(flow: Flow) -> StepStatus:
-    from awsrespond.respond.flow import SkipStep  # noqa: PLC0415
+    from awsrespond.cli.respond_flow import SkipStep  # noqa: PLC0415
 
     worst = StepStatus.DONE
     for name, part in PARTS:

@@ -365,7 +365,7 @@ class Flow:
         return StepStatus.DONE
 
     def step_recover(self) -> StepStatus:
-        from awsrespond.respond.recovery import run_recovery  # noqa: PLC0415 - the recovery step's own module
+        from awsrespond.cli.respond_recovery import run_recovery  # noqa: PLC0415 - the recovery step's own module
 
         return run_recovery(self)
 
