@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import functools
 import json
 import os
 import shutil
@@ -151,18 +152,18 @@ def main() -> int:
             row["baseline: json.loads of every case file"], _ = timed(lambda: read_all_json(case))
             row["load_case"], data = timed(lambda: load_case(case))
             for name, render in renderers.items():
-                row[name], text = timed(lambda render=render: render(data))  # type: ignore[misc]
+                row[name], text = timed(functools.partial(render, data))
                 sizes[name] = len(text.encode())
-            out = work / f"cli-{number}.html"
-            row["cli: awsrespond report --format html"], _ = timed(lambda: subprocess.run(
-                [sys.executable, "-m", "awsrespond", "report", "--case", str(case), "--format", "html", "-o",
-                 str(out), "--quiet", "--lang", "en"], check=False, stdout=subprocess.DEVNULL,
+            command = [sys.executable, "-m", "awsrespond", "report", "--case", str(case), "--format", "html",
+                       "-o", str(work / f"cli-{number}.html"), "--quiet", "--lang", "en"]
+            row["cli: awsrespond report --format html"], _ = timed(functools.partial(
+                subprocess.run, command, check=False, stdout=subprocess.DEVNULL,
                 env={**os.environ, "AWSRESPOND_LANG": "en"}))
             rounds.append(row)
             log(f"round {number + 1}: " + ", ".join(f"{k.split(':')[0]} {v:.2f}s" for k, v in row.items()))
         medians = {k: statistics.median(r[k] for r in rounds) for k in rounds[0]}
         base = medians["baseline: json.loads of every case file"]
-        print(f"| step | median s | x baseline | output |\n|---|---|---|---|")
+        print("| step | median s | x baseline | output |\n|---|---|---|---|")
         for name, value in medians.items():
             size = f"{sizes[name] / 1e6:.1f} MB" if name in sizes else ""
             print(f"| {name} | {value:.2f} | {value / base:.1f} | {size} |")
