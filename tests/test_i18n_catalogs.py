@@ -66,16 +66,12 @@ def test_every_enum_value_the_cli_names_has_a_text(prefix: str, values: list[str
     assert [v for v in values if f"{prefix}.{v}" not in texts] == []
 
 
-def _domain_of(tree: ast.AST, path: Path) -> str | None:
-    """The one domain a module names in ``Messages(lang, "domain")``, or ``cli`` for the CLI package."""
+def _domain_of(tree: ast.AST) -> str | None:
+    """The one domain a module names in ``Messages(lang, "domain")`` (calls on ``ui`` are always cli)."""
     named = {node.args[1].value for node in ast.walk(tree)
              if isinstance(node, ast.Call) and _name(node.func) == "Messages" and len(node.args) >= 2
              and isinstance(node.args[1], ast.Constant) and isinstance(node.args[1].value, str)}
-    if len(named) == 1:
-        return named.pop()
-    if not named and path.parent.name == "cli":
-        return "cli"
-    return None
+    return named.pop() if len(named) == 1 else None
 
 
 def _name(func: ast.expr) -> str:
@@ -100,7 +96,7 @@ def _used_keys() -> list[tuple[str, str | None, str, bool]]:
     found: list[tuple[str, str | None, str, bool]] = []
     for path in sorted(SRC.rglob("*.py")):
         tree = ast.parse(path.read_text(encoding="utf-8"))
-        domain = _domain_of(tree, path)
+        domain = _domain_of(tree)
         for node in ast.walk(tree):
             if not (isinstance(node, ast.Call) and _name(node.func) in KEY_CALLS and node.args):
                 continue
