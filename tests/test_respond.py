@@ -127,6 +127,10 @@ def snapshot(factory: ClientFactory, regions: list[str]) -> dict[str, Any]:
     return json.loads(json.dumps(state, default=str))
 
 
+SECURITY_CONTACT = {"name": f"Sec {RNG.randrange(10**6)}", "email": f"sec{RNG.randrange(10**6)}@example.org",
+                    "phone": f"+82 2 {RNG.randrange(1000, 9999)} {RNG.randrange(1000, 9999)}", "title": "CISO"}
+
+
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     with pytest.MonkeyPatch.context() as env, EmulatorServer(port=0) as server:
@@ -143,10 +147,12 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         built.runs["readonly"] = respond(built, *common, "--lang", "ko", monkeypatch=env)
         built.runs["readonly_state"] = Run(0, (built.case / "respond" / "state.json").read_text())
         built.runs["after_readonly"] = Run(0, json.dumps(snapshot(server.factory(), regions)))
-        # 2: go on, unattended, but leave containment for later.
+        # 2: go on, unattended, but leave containment for later; set the security contact from a file.
+        contacts = built.case.parent / "contacts.yaml"
+        contacts.write_text(json.dumps({"alternate_contacts": {"security": SECURITY_CONTACT}}))
         built.runs["skip"] = respond(built, *common, "--resume", "--skip", "contain", "--confirm", account,
                                      "--budget-limit", f"{RNG.randrange(20, 500)}", "--email", "ops@example.org",
-                                     monkeypatch=env)
+                                     "--contacts", str(contacts), monkeypatch=env)
         built.runs["skip_state"] = Run(0, (built.case / "respond" / "state.json").read_text())
 
         # 3: resume on a terminal: the person answers, and types the account id for each plan.
@@ -292,3 +298,11 @@ def test_resume_without_case_picks_the_newest_guided_case_of_the_account(tmp_pat
         open_case(me, RespondOptions(resume=True, cases_root=tmp_path / "empty"))
     fresh = open_case(me, RespondOptions(cases_root=tmp_path))
     assert fresh.root.parent == tmp_path and fresh.root not in (older, newer, unguided)
+
+
+def test_the_security_contact_from_the_file_is_set_through_a_plan(world: World) -> None:
+    account = world.server.factory().client("account", "us-east-1")
+    contact = account.get_alternate_contact(AlternateContactType="SECURITY")["AlternateContact"]
+    assert (contact["Name"], contact["EmailAddress"], contact["PhoneNumber"], contact["Title"]) == (
+        SECURITY_CONTACT["name"], SECURITY_CONTACT["email"], SECURITY_CONTACT["phone"], SECURITY_CONTACT["title"])
+    assert "account.put-alternate-contact" in world.runs["skip"].out

@@ -17,10 +17,22 @@ from awsrespond.i18n import Lang, Messages
 from awsrespond.recover.attack_cost import attack_cost
 from awsrespond.recover.attack_cost import write_document as write_cost
 from awsrespond.recover.checklist import Checklist
+from awsrespond.recover.contacts import AlternateContactInput, ContactsFile
 from awsrespond.recover.public_ips import public_ip_insights
 from awsrespond.recover.public_ips import write_document as write_ips
 
 DEMO_BUDGET_LIMIT = Decimal(100)
+
+
+def demo_contacts(company: str) -> ContactsFile:
+    """The emulated company's security, billing and operations contacts, as the owner would give them."""
+    def contact(kind: str, title: str) -> AlternateContactInput:
+        return AlternateContactInput(name=f"{company} {kind} team", email=f"{kind}@{company}.example",
+                                     phone="+82 2 555 0100", title=title)
+
+    return ContactsFile(alternate_contacts={"SECURITY": contact("security", "Security lead"),
+                                            "BILLING": contact("billing", "Finance"),
+                                            "OPERATIONS": contact("operations", "Cloud operations")})
 
 
 def demo_public_ips(ui: Ui, case: Case, factory: ClientFactory, identity: CallerIdentity,

@@ -15,7 +15,7 @@ import typer
 
 from awsrespond.aws.identity import whoami
 from awsrespond.cli import options as opt
-from awsrespond.cli.demo_recover import DEMO_BUDGET_LIMIT, demo_public_ips
+from awsrespond.cli.demo_recover import DEMO_BUDGET_LIMIT, demo_contacts, demo_public_ips
 from awsrespond.cli.respond_flow import Flow, Hooks, RespondOptions, run_flow
 from awsrespond.cli.triage_cmd import execute_triage
 from awsrespond.cli.ui import Ui, safe
@@ -105,7 +105,7 @@ def demo(
             case_dir=case or Path("cases") / f"demo-{identity.account_id}-"
                                              f"{seeded.incident_start.strftime('%Y%m%dT%H%M%SZ')}",
             since=seeded.incident_start, confirm=identity.account_id, budget_limit=DEMO_BUDGET_LIMIT,
-            email=f"security@{chosen.company}.example",
+            email=f"security@{chosen.company}.example", contacts=demo_contacts(chosen.company),
             # The emulator has no CloudTrail LookupEvents; the trail bucket's copy is the preserved log.
             plan_exclude=["logs.save-lookup-events"], verify_delay=0.0)
         result = run_flow(ui, ui.lang, factory, identity, options, prompt=None,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -14,6 +15,7 @@ from awsrespond.cli.triage_cmd import connect
 from awsrespond.cli.ui import Ui, safe
 from awsrespond.errors import UsageError
 from awsrespond.recover.budget import parse_limit
+from awsrespond.recover.contacts import load_contacts_file
 from awsrespond.respond.state import parse_skip
 from awsrespond.timeutil import parse_instant
 
@@ -49,6 +51,10 @@ def respond(
                                                      help="Monthly budget alert limit (asked on a terminal).")] = None,
     email: Annotated[str | None, typer.Option("--email", metavar="ADDR",
                                               help="Where the budget alerts go (asked on a terminal).")] = None,
+    contacts: Annotated[Path | None, typer.Option("--contacts", metavar="FILE.yaml", dir_okay=False,
+                                                  help="Contacts to set (the `recover contacts --from` file); on a "
+                                                       "terminal the security contact is asked for when missing.")
+                        ] = None,
     profile: opt.Profile = None,
     endpoint_url: opt.EndpointUrl = None,
     region: opt.Regions = "all",
@@ -62,7 +68,8 @@ def respond(
         raise UsageError(str(exc).replace("--limit", "--budget-limit")) from None
     options = RespondOptions(case_dir=case, resume=resume, skip=parse_skip(opt.split_values(skip)),
                              since=parse_instant(since) if since else None, confirm=confirm, budget_limit=limit,
-                             email=email, regions=region)
+                             email=email, contacts=load_contacts_file(contacts) if contacts else None,
+                             regions=region)
     factory, identity = connect(ui, SessionSpec(profile=profile, endpoint_url=endpoint_url))
     result = run_flow(ui, ui.lang, factory, identity, options, prompt=terminal_prompt(ui), endpoint_url=endpoint_url)
     return result.exit_code

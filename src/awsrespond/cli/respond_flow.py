@@ -39,6 +39,7 @@ from awsrespond.i18n import Lang, Messages
 from awsrespond.recover.attack_cost import attack_cost
 from awsrespond.recover.attack_cost import write_document as write_cost
 from awsrespond.recover.checklist import ItemStatus
+from awsrespond.recover.contacts import ContactsFile
 from awsrespond.report.casedata import load_case
 from awsrespond.respond.explain import explain_hunt, explain_triage, manual_steps
 from awsrespond.respond.state import STEPS, FlowState, StepRecord, StepStatus, load_state, new_state, save_state
@@ -62,6 +63,7 @@ class RespondOptions:
     confirm: str | None = None  # the account id, for unattended writes
     budget_limit: Decimal | None = None
     email: str | None = None
+    contacts: ContactsFile | None = None  # the contacts to set (recover contacts --from format)
     regions: str = "all"
     hunt_sources: list[str] = field(default_factory=list)  # none: the account's trail bucket, else LookupEvents
     plan_exclude: list[str] = field(default_factory=list)

@@ -11,6 +11,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from botocore.exceptions import BotoCoreError, ClientError
+from pydantic import ValidationError
 
 from awsrespond.aws.regions import parse_region_option, plan_regions
 from awsrespond.cli.contain_render import apply_summary
@@ -24,7 +25,13 @@ from awsrespond.harden.service import plan_fixes, run_checks
 from awsrespond.recover.budget import budgets_region, parse_limit, plan_budget, valid_email
 from awsrespond.recover.changes import ChangeSet, apply_changes
 from awsrespond.recover.checklist import recovery_checklist
-from awsrespond.recover.contacts import flag_changes, read_contacts
+from awsrespond.recover.contacts import (
+    AlternateContactInput,
+    ContactsFile,
+    flag_changes,
+    plan_contacts,
+    read_contacts,
+)
 from awsrespond.recover.mfa import mfa_status
 from awsrespond.recover.passwords import plan_password_policy, plan_password_resets
 from awsrespond.recover.restore import plan_restore
@@ -113,12 +120,32 @@ def _contacts(flow: Flow) -> StepStatus:
         changed.append(flow.msg.t("recover.contact_information"))
     flow.say("recover.contacts", missing=listed(report.missing) or flow.msg.t("word.none"),
              changed=listed(changed) or flow.msg.t("word.none"))
-    if report.needs_attention or changed:
-        flow.say("recover.contacts_next")
     # A contact that cannot be read is a check left to the person (the checklist says so), not a failed recovery.
     for error in report.errors:
         flow.note("recover.read_error", error=f"{error.api} ({error.region}): {error.message}")
-    return StepStatus.DONE
+    wanted = flow.options.contacts or _security_contact_asked(flow, report.missing)
+    if wanted is None:
+        if report.needs_attention or changed:
+            flow.say("recover.contacts_next")
+        return StepStatus.DONE
+    return apply_set(flow, plan_contacts(report, wanted, region=budgets_region(flow.identity.partition)))
+
+
+def _security_contact_asked(flow: Flow, missing: list[str]) -> ContactsFile | None:
+    """On a terminal, when the security contact is missing: who AWS should write to about security."""
+    if not flow.interactive or SECURITY not in missing:
+        return None
+    name = flow.ask("ask.security_name")
+    if not name or name.lower() == "skip":
+        return None
+    fields = {"name": name, "email": flow.ask("ask.security_email"), "phone": flow.ask("ask.security_phone"),
+              "title": flow.ask("ask.security_title")}
+    try:
+        return ContactsFile(alternate_contacts={SECURITY: AlternateContactInput(**fields)})
+    except ValidationError as exc:
+        flow.note("recover.contacts_invalid", problems="; ".join(
+            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()))
+        return None
 
 
 def _budget_inputs(flow: Flow) -> tuple[Decimal | None, str | None]:
@@ -161,6 +188,8 @@ def _harden_and_checklist(flow: Flow) -> StepStatus:
     checklist_table(flow.ui, checklist)
     return status
 
+
+SECURITY = "SECURITY"
 
 PARTS: tuple[tuple[str, Callable[[Flow], StepStatus]], ...] = (
     ("restore", _restore), ("passwords", _passwords), ("mfa", _mfa), ("contacts", _contacts),
