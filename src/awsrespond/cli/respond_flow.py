@@ -191,6 +191,27 @@ class Flow:
         self.ui.info(safe(f"  {step.id} {step.action} {step.target.label()}: {status.value}"
                           + (f" - {message}" if message else "")))
 
+    def _asked_then(self, name: str, title: str, func: Callable[[], StepStatus]) -> StepStatus:
+        if self.interactive and name != "target" and self.ask("ask.step", title=title).lower() == "skip":
+            raise SkipStep
+        return func()
+
+    def guarded(self, func: Callable[[], StepStatus],
+                expected: tuple[type[Exception], ...] = (AwsRespondError,)) -> StepStatus:
+        """Run one step (or part): "skip" skips it; an AWS error or an ``expected`` one fails it, named, and the
+        flow goes on."""
+        try:
+            return func()
+        except SkipStep:
+            self.note("step.skipped_answer")
+            return StepStatus.SKIPPED
+        except (ClientError, BotoCoreError) as exc:
+            self.record.messages.append(self.failure(exc))
+        except expected as exc:
+            self.record.messages.append(self.msg.t("step.failed", error=str(exc)))
+        self.ui.warn(safe(self.record.messages[-1]))
+        return StepStatus.FAILED
+
     def failure(self, exc: ClientError | BotoCoreError) -> str:
         call = self.factory.last_call()
         api = call.iam_action if call else "AWS"
@@ -233,21 +254,7 @@ class Flow:
             self.note("step.skipped_option", step=name)
             status = StepStatus.SKIPPED
         else:
-            try:
-                if self.interactive and name != "target" and self.ask("ask.step", title=title).lower() == "skip":
-                    raise SkipStep
-                status = func()
-            except SkipStep:
-                self.note("step.skipped_answer")
-                status = StepStatus.SKIPPED
-            except (ClientError, BotoCoreError) as exc:
-                self.record.messages.append(self.failure(exc))
-                self.ui.warn(safe(self.record.messages[-1]))
-                status = StepStatus.FAILED
-            except AwsRespondError as exc:
-                self.record.messages.append(self.msg.t("step.failed", error=str(exc)))
-                self.ui.warn(safe(self.record.messages[-1]))
-                status = StepStatus.FAILED
+            status = self.guarded(lambda: self._asked_then(name, title, func))
         record.status, record.finished = status, now_utc()
         save_state(self.case, self.state)
 

@@ -6,18 +6,17 @@ one still runs. Every write is a plan shown first and applied with the flow's co
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import ValidationError
 
 from awsrespond.aws.regions import parse_region_option, plan_regions
 from awsrespond.cli.contain_render import apply_summary
 from awsrespond.cli.recover_app import changes_table
 from awsrespond.cli.recover_checklist_cmd import checklist_table
-from awsrespond.cli.ui import safe
 from awsrespond.contain.planio import write_plan
 from awsrespond.errors import AwsRespondError
 from awsrespond.harden.model import CheckStatus
@@ -198,24 +197,11 @@ PARTS: tuple[tuple[str, Callable[[Flow], StepStatus]], ...] = (
 
 
 def run_recovery(flow: Flow) -> StepStatus:
-    from awsrespond.cli.respond_flow import SkipStep  # noqa: PLC0415
-
     worst = StepStatus.DONE
     for name, part in PARTS:
         flow.say("recover.part", title=flow.msg.t(f"recover.part.{name}"))
-        try:
-            status = part(flow)
-        except SkipStep:
-            flow.note("step.skipped_answer")
-            status = StepStatus.SKIPPED
-        except (ClientError, BotoCoreError) as exc:
-            flow.record.messages.append(flow.failure(exc))
-            flow.ui.warn(safe(flow.record.messages[-1]))
-            status = StepStatus.FAILED
-        except (AwsRespondError, ValueError) as exc:  # ValueError: a budget of that name that is not a cost budget
-            flow.record.messages.append(flow.msg.t("step.failed", error=str(exc)))
-            flow.ui.warn(safe(flow.record.messages[-1]))
-            status = StepStatus.FAILED
+        # ValueError: a budget of that name that is not a cost budget
+        status = flow.guarded(functools.partial(part, flow), expected=(AwsRespondError, ValueError))
         if _RANK[status] > _RANK[worst]:
             worst = status
     return worst
