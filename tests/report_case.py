@@ -24,6 +24,16 @@ from awsrespond.triage import TriageOptions
 
 Plant = Callable[[EmulatorServer, SeededScenario], None]
 
+# What an attacker puts in names, tags and user agents to attack the report's readers.
+HOSTILE_PAYLOADS = [
+    "<script>window.__pwned=1</script>",
+    '"><img src=x onerror="window.__pwned=2">',
+    "![x](http://198.51.100.9/p.png)",
+    "[link=http://x]y[/link]",
+    "\x1b[31mred\x1b[0m",
+    '=HYPERLINK("http://x","y")',
+]
+
 
 @dataclass(frozen=True)
 class BuiltCase:

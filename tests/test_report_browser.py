@@ -23,17 +23,10 @@ from awsrespond.emulator import EmulatorServer, SeededScenario, generate_scenari
 from awsrespond.i18n import Lang, Messages
 from awsrespond.report.casedata import load_case
 from awsrespond.report.html import render_html
-from tests.report_case import BuiltCase, build_case
+from tests.report_case import HOSTILE_PAYLOADS, BuiltCase, build_case
 
 RNG = random.Random(6062)
-PAYLOADS = [
-    "<script>window.__pwned=1</script>",
-    '"><img src=x onerror="window.__pwned=2">',
-    "![x](http://198.51.100.9/p.png)",
-    "[link=http://x]y[/link]",
-    "\x1b[31mred\x1b[0m",
-    '=HYPERLINK("http://x","y")',
-]
+PAYLOADS = HOSTILE_PAYLOADS
 # XML services (EC2, IAM) cannot carry an ESC character in a response: the ANSI payload goes to JSON ones.
 XML_SAFE = [p for p in PAYLOADS if "\x1b" not in p]
 AGENT = 'aws-cli/2.0 <script>window.__pwned=3</script> "><img src=x onerror="window.__pwned=4"> \x1b[31m'

@@ -10,14 +10,10 @@ from markdown_it import MarkdownIt
 
 from awsrespond.report.markdown import md_escape, md_table
 from awsrespond.textsafe import strip_control
+from tests.report_case import HOSTILE_PAYLOADS
 
 PAYLOADS = [
-    "<script>window.__pwned=1</script>",
-    '"><img src=x onerror="window.__pwned=2">',
-    "![x](http://198.51.100.9/p.png)",
-    "[link=http://x]y[/link]",
-    "\x1b[31mred\x1b[0m",
-    '=HYPERLINK("http://x","y")',
+    *HOSTILE_PAYLOADS,
     "[click](javascript:alert(1))",
     "<http://198.51.100.9/>",
     "www.example.com and http://198.51.100.9/a and a@b.example",
